@@ -1,0 +1,48 @@
+# Two commands on a fresh machine:  make report   (the main job)   and   make test.
+# Each runs `setup` first, which creates .venv when missing and installs everything.
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+PYTHON     ?= python3
+# The CPU build lies on this machine's disk; CUDA users override, e.g.
+#   make setup TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
+TORCH_SPEC ?= torch==2.13.0
+STAMP      := $(VENV)/.toolkit-installed
+
+.PHONY: setup report test lint unit nb lab bench clean-cache
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+report: setup
+	$(PY) -m toolkit report
+
+lint: setup
+	$(PY) -m ruff check toolkit tests benchmarks
+
+# pytest exits 5 when it collected no test: that is a failure here, never a pass.
+unit: setup
+	$(PY) -m pytest tests; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+nb: setup
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  $(PY) -m pytest --nbval --nbval-current-env \
+	    --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks; \
+	else echo "no notebooks yet"; fi
+
+test: lint unit nb
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: setup
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean-cache: setup
+	$(PY) -m toolkit cache clear
