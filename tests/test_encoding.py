@@ -1,0 +1,207 @@
+import multiprocessing as mp
+import sqlite3
+import warnings
+
+import numpy as np
+import pytest
+
+from toolkit.encoding import CacheWarning, EmbeddingCache, encode
+from toolkit.models import load_model, model_fingerprint
+
+TEXTS = [
+    "роботы для доставки товаров",
+    "РОБОТИЗИРОВАННЫЙ МОБИЛЬНЫЙ КУРЬЕРСКИЙ КОМПЛЕКС",
+    "шифрование данных для облачных хранилищ",
+    "теплоизоляция нового поколения",
+]
+
+
+def counting_model(model):
+    """Record on ``model.seen`` which texts reach the real model's encode()."""
+    real_encode = model.encode
+    model.seen = []
+
+    def encode_and_record(texts, **kwargs):
+        model.seen.extend(texts)
+        return real_encode(texts, **kwargs)
+
+    model.encode = encode_and_record
+    model.reference = real_encode
+    return model
+
+
+@pytest.fixture()
+def counting(tiny_bert_dir):
+    return counting_model(load_model(tiny_bert_dir, device="cpu"))
+
+
+@pytest.fixture()
+def cache(tmp_path):
+    return EmbeddingCache(tmp_path / "emb")
+
+
+def _reference(model, texts):
+    emb = getattr(model, "reference", model.encode)(texts, convert_to_numpy=True)
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+def test_matches_plain_encode_in_input_order(counting, cache):
+    out = encode(counting, TEXTS, cache=cache)
+    assert out.dtype == np.float32 and out.shape == (4, 32)
+    np.testing.assert_allclose(out, _reference(counting, TEXTS), atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
+
+
+def test_duplicates_encoded_once(counting, cache):
+    out = encode(counting, [TEXTS[0], TEXTS[1], TEXTS[0]], cache=False)
+    assert sorted(counting.seen) == sorted(TEXTS[:2])
+    np.testing.assert_array_equal(out[0], out[2])
+
+
+def test_hit_miss_and_partial_hit(counting, cache):
+    first = encode(counting, TEXTS[:2], cache=cache)
+    assert counting.seen == TEXTS[:2]
+    counting.seen.clear()
+    again = encode(counting, TEXTS[:2], cache=cache)  # full hit
+    assert counting.seen == []
+    np.testing.assert_array_equal(first, again)
+    partial = encode(counting, TEXTS, cache=cache)  # partial hit: only misses encoded
+    assert counting.seen == TEXTS[2:]
+    np.testing.assert_allclose(partial, _reference(counting, TEXTS), atol=1e-6)
+
+
+def test_corrupt_row_is_detected_and_recomputed(counting, cache):
+    good = encode(counting, TEXTS, cache=cache)
+    fp = model_fingerprint(counting)
+    with sqlite3.connect(cache.path_for(fp)) as con:
+        key, blob = con.execute("SELECT key, vec FROM vectors LIMIT 1").fetchone()
+        flipped = bytearray(blob)
+        flipped[5] ^= 0x40
+        con.execute("UPDATE vectors SET vec=? WHERE key=?", (bytes(flipped), key))
+    counting.seen.clear()
+    with pytest.warns(CacheWarning, match="damaged"):
+        out = encode(counting, TEXTS, cache=cache)
+    assert len(counting.seen) == 1
+    # recomputed alone (no padding), so equal up to float rounding
+    np.testing.assert_allclose(out, good, atol=1e-6)
+    counting.seen.clear()
+    encode(counting, TEXTS, cache=cache)  # healed
+    assert counting.seen == []
+
+
+def test_truncated_file_is_moved_aside_and_rebuilt(counting, cache):
+    good = encode(counting, TEXTS, cache=cache)
+    path = cache.path_for(model_fingerprint(counting))
+    for side in path.parent.glob(path.name + "-*"):
+        side.unlink()
+    path.write_bytes(path.read_bytes()[:100])
+    counting.seen.clear()
+    with pytest.warns(CacheWarning):
+        out = encode(counting, TEXTS, cache=cache)
+    np.testing.assert_array_equal(out, good)
+    assert sorted(counting.seen) == sorted(TEXTS)
+    assert any(".corrupt-" in p.name for p in path.parent.iterdir())
+
+
+def test_different_models_never_share_vectors(tiny_bert_dir, minilm, cache):
+    tiny = load_model(tiny_bert_dir, device="cpu")
+    a = encode(tiny, TEXTS, cache=cache)
+    b = encode(minilm, TEXTS, cache=cache)
+    assert a.shape[1] == 32 and b.shape[1] == 384
+    assert len(cache.info()) == 2
+    np.testing.assert_allclose(b, _reference(minilm, TEXTS), atol=1e-6)
+
+
+def _encode_in_child(args):
+    model_dir, cache_root, texts = args
+    from toolkit.encoding import EmbeddingCache, encode
+    from toolkit.models import load_model
+
+    model = load_model(model_dir, device="cpu")
+    return encode(model, texts, cache=EmbeddingCache(cache_root))
+
+
+def test_two_processes_writing_the_same_entries(tiny_bert_dir, tmp_path):
+    texts = [f"патент номер {i}" for i in range(300)]
+    ctx = mp.get_context("spawn")
+    jobs = [(str(tiny_bert_dir), str(tmp_path / "emb"), texts)] * 2
+    with ctx.Pool(2) as pool:
+        a, b = pool.map(_encode_in_child, jobs)
+    np.testing.assert_array_equal(a, b)
+    model = load_model(tiny_bert_dir, device="cpu")
+    np.testing.assert_allclose(a, _reference(model, texts), atol=1e-6)
+    (entry,) = EmbeddingCache(tmp_path / "emb").info()
+    assert entry.entries == 300
+
+
+def test_readonly_cache_folder_degrades_with_warning(counting, tmp_path):
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o500)
+    try:
+        probe = root / "probe"
+        try:
+            probe.write_text("x")
+            pytest.skip("running as a user that ignores directory permissions")
+        except OSError:
+            pass
+        with pytest.warns(CacheWarning, match="not usable"):
+            out = encode(counting, TEXTS, cache=EmbeddingCache(root))
+        np.testing.assert_allclose(out, _reference(counting, TEXTS), atol=1e-6)
+    finally:
+        root.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("one text", "got str"),
+        (None, "got NoneType"),
+        (42, "got int"),
+        (["ok", None], r"texts\[1\] must be a str"),
+        (["ok", "fine", 3.5], r"texts\[2\] must be a str"),
+    ],
+)
+def test_bad_texts_name_the_position(counting, bad, message):
+    with pytest.raises(TypeError, match=message):
+        encode(counting, bad, cache=False)
+
+
+def test_bad_batch_size(counting):
+    with pytest.raises(ValueError, match="batch_size"):
+        encode(counting, TEXTS, batch_size=0, cache=False)
+
+
+def test_empty_list_gives_zero_rows(counting):
+    out = encode(counting, [], cache=False)
+    assert out.shape == (0, 32) and out.dtype == np.float32
+
+
+def test_empty_and_whitespace_strings_are_encoded_like_any_text(counting, cache):
+    out = encode(counting, ["", "   ", TEXTS[0]], cache=cache)
+    np.testing.assert_allclose(out, _reference(counting, ["", "   ", TEXTS[0]]), atol=1e-6)
+    assert np.all(np.isfinite(out))
+
+
+def test_cache_info_and_clear(counting, cache):
+    encode(counting, TEXTS, cache=cache)
+    (entry,) = cache.info()
+    assert entry.entries == len(TEXTS) and entry.dim == 32
+    assert cache.clear() >= 1
+    assert cache.info() == []
+
+
+def test_no_warning_on_clean_path(counting, cache):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)
+        encode(counting, TEXTS, cache=cache)
+        encode(counting, TEXTS, cache=cache)
+
+
+def test_uncreatable_cache_folder_degrades_with_warning(counting, tmp_path):
+    # A regular file where the cache folder should be: works even as root.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.warns(CacheWarning, match="not usable"):
+        out = encode(counting, TEXTS, cache=EmbeddingCache(blocker / "emb"))
+    np.testing.assert_allclose(out, _reference(counting, TEXTS), atol=1e-6)

@@ -1,0 +1,383 @@
+"""Encode texts to float32, L2-normalised vectors with a content-addressed on-disk cache.
+
+The cache keeps one SQLite file per model fingerprint under
+``<cache_dir>/embeddings/`` (see :func:`toolkit._config.cache_dir`). Each row is keyed by
+the SHA-256 of the text and stores the vector with a checksum over key and bytes.
+
+Why SQLite rather than one file per entry: a run over 200k titles would otherwise create
+200k files, and SQLite gives us what the cache needs for free: atomic commits (a process
+killed mid-write leaves the previous state, never a half entry), safe concurrent writers
+(busy timeout + ``INSERT OR IGNORE`` of identical content) and indexed look-ups. The
+per-row checksum catches a bit flip inside a row; a damaged file is moved aside and
+rebuilt; an unwritable cache directory degrades to "no cache" with a warning.
+
+Example:
+    >>> from toolkit import load_model, encode
+    >>> model = load_model()
+    >>> vectors = encode(model, ["роботы для доставки товаров", "шифрование данных"])
+    >>> vectors.shape
+    (2, 512)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+import warnings
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from toolkit._config import cache_dir
+from toolkit.models import model_fingerprint, model_label
+
+# Misses are encoded and committed in chunks of this many texts: memory stays bounded and
+# an interrupted run keeps every finished chunk.
+_CHUNK = 4096
+_SQL_BATCH = 500  # keys per SELECT ... IN (...)
+_PROGRESS_ABOVE = 1000  # show a progress bar by default above this many texts to encode
+
+
+class CacheWarning(UserWarning):
+    """The embedding cache was damaged or unusable; vectors were recomputed."""
+
+
+def _text_key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _checksum(key: bytes, blob: bytes) -> bytes:
+    return hashlib.blake2b(key + blob, digest_size=8).digest()
+
+
+@dataclass(frozen=True)
+class CacheEntryInfo:
+    """One model's cache file, as listed by :meth:`EmbeddingCache.info`."""
+
+    path: Path
+    model: str
+    fingerprint: str
+    dim: int
+    entries: int
+    size_bytes: int
+
+
+class EmbeddingCache:
+    """Content-addressed store of embeddings, one SQLite file per model fingerprint.
+
+    Args:
+        root: Folder holding the cache files; default ``<cache_dir>/embeddings``.
+
+    Example:
+        >>> cache = EmbeddingCache()
+        >>> [entry.entries for entry in cache.info()]
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else cache_dir() / "embeddings"
+
+    def path_for(self, fingerprint: str) -> Path:
+        """Return the cache file of a model fingerprint."""
+        return self.root / f"{fingerprint[:32]}.sqlite"
+
+    # ---- low level -------------------------------------------------------------------
+    def _connect(self, fingerprint: str, *, create: bool) -> sqlite3.Connection | None:
+        path = self.path_for(fingerprint)
+        if not create and not path.exists():
+            return None
+        try:
+            if create:
+                self.root.mkdir(parents=True, exist_ok=True)
+            return _open(path)
+        except sqlite3.OperationalError as exc:
+            if not path.exists() or _is_readable_db(path):
+                # e.g. a read-only or full folder: nothing is damaged, we just cannot use it.
+                warnings.warn(
+                    f"embedding cache {path} is not usable ({exc}); encoding without cache",
+                    CacheWarning,
+                    stacklevel=4,
+                )
+                return None
+            return self._recover(path, exc, create=create)
+        except sqlite3.DatabaseError as exc:
+            return self._recover(path, exc, create=create)
+        except OSError as exc:
+            warnings.warn(
+                f"embedding cache folder {self.root} is not usable ({exc}); encoding without cache",
+                CacheWarning,
+                stacklevel=4,
+            )
+            return None
+
+    def _recover(self, path: Path, exc: Exception, *, create: bool) -> sqlite3.Connection | None:
+        """Move a damaged cache file aside and, when writing, start a fresh one."""
+        aside = path.with_suffix(f".corrupt-{time.time_ns()}")
+        warnings.warn(
+            f"embedding cache {path} is damaged ({exc}); moved to {aside.name} and rebuilding",
+            CacheWarning,
+            stacklevel=4,
+        )
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                side = Path(str(path) + suffix)
+                if side.exists():
+                    os.replace(side, Path(str(aside) + suffix))
+            return _open(path) if create else None
+        except (sqlite3.DatabaseError, OSError):
+            return None
+
+    # ---- public API ------------------------------------------------------------------
+    def get(self, fingerprint: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Return the cached vectors of ``texts`` (only hits; damaged rows are skipped)."""
+        con = self._connect(fingerprint, create=False)
+        if con is None:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        keys = {_text_key(t): t for t in texts}
+        key_list = list(keys)
+        bad: list[bytes] = []
+        try:
+            with closing(con):
+                for start in range(0, len(key_list), _SQL_BATCH):
+                    batch = key_list[start : start + _SQL_BATCH]
+                    marks = ",".join("?" * len(batch))
+                    rows = con.execute(
+                        f"SELECT key, dim, vec, checksum FROM vectors WHERE key IN ({marks})",
+                        batch,
+                    ).fetchall()
+                    for key, dim, blob, checksum in rows:
+                        if len(blob) != 4 * dim or _checksum(key, blob) != checksum:
+                            bad.append(key)
+                            continue
+                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+                if bad:
+                    warnings.warn(
+                        f"{len(bad)} damaged embedding cache entries in "
+                        f"{self.path_for(fingerprint)} were ignored and will be recomputed",
+                        CacheWarning,
+                        stacklevel=3,
+                    )
+        except sqlite3.DatabaseError as exc:
+            self._recover(self.path_for(fingerprint), exc, create=False)
+            return {}
+        return found
+
+    def put(
+        self,
+        fingerprint: str,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        *,
+        label: str = "",
+    ) -> bool:
+        """Store vectors for texts in one atomic transaction; return False if not stored."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        con = self._connect(fingerprint, create=True)
+        if con is None:
+            return False
+        rows = []
+        for text, vec in zip(texts, vectors, strict=True):
+            key, blob = _text_key(text), vec.tobytes()
+            rows.append((key, vec.shape[0], blob, _checksum(key, blob)))
+        try:
+            with closing(con):
+                con.execute("BEGIN IMMEDIATE")
+                # REPLACE heals a damaged row; equal content from a concurrent writer is harmless.
+                con.executemany(
+                    "INSERT OR REPLACE INTO vectors (key, dim, vec, checksum) VALUES (?,?,?,?)",
+                    rows,
+                )
+                con.executemany(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                    [("fingerprint", fingerprint), ("model", label)],
+                )
+                con.execute("COMMIT")
+            return True
+        except sqlite3.DatabaseError as exc:
+            warnings.warn(
+                f"could not write the embedding cache {self.path_for(fingerprint)} ({exc}); "
+                "continuing without caching these vectors",
+                CacheWarning,
+                stacklevel=3,
+            )
+            return False
+
+    def info(self) -> list[CacheEntryInfo]:
+        """List the cache files with their model, entry count and size."""
+        out = []
+        if not self.root.is_dir():
+            return out
+        for path in sorted(self.root.glob("*.sqlite")):
+            try:
+                with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+                    meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
+                    n, dim = con.execute("SELECT COUNT(*), MAX(dim) FROM vectors").fetchone()
+            except sqlite3.DatabaseError:
+                meta, n, dim = {"model": "<damaged>"}, 0, 0
+            size = sum(
+                p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file()
+            )
+            out.append(
+                CacheEntryInfo(
+                    path=path,
+                    model=meta.get("model", ""),
+                    fingerprint=meta.get("fingerprint", path.stem),
+                    dim=int(dim or 0),
+                    entries=int(n),
+                    size_bytes=size,
+                )
+            )
+        return out
+
+    def clear(self) -> int:
+        """Delete every cache file (and damaged copies); return the number of files removed."""
+        removed = 0
+        if self.root.is_dir():
+            for path in self.root.iterdir():
+                if path.is_file() and (".sqlite" in path.name or ".corrupt-" in path.name):
+                    path.unlink()
+                    removed += 1
+        return removed
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, "
+            "vec BLOB NOT NULL, checksum BLOB NOT NULL) WITHOUT ROWID"
+        )
+        con.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _is_readable_db(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+            con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return True
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _check_texts(texts: object) -> list[str]:
+    if isinstance(texts, str | bytes) or texts is None:
+        raise TypeError(
+            f"texts must be a list of strings, got {type(texts).__name__}; "
+            "wrap one text in a list: encode(model, [text])"
+        )
+    try:
+        out = list(texts)
+    except TypeError:
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}") from None
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}: {text!r:.40}")
+    return out
+
+
+def _embedding_dimension(model) -> int:
+    # sentence-transformers 6 renamed get_sentence_embedding_dimension.
+    getter = getattr(model, "get_embedding_dimension", None)
+    if getter is None:
+        getter = model.get_sentence_embedding_dimension
+    return int(getter() or 0)
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    # A zero vector (e.g. a text with no known word under a static model) stays zero.
+    np.divide(vectors, norms, out=vectors, where=norms > 0)
+    return vectors
+
+
+def encode(
+    model,
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    cache: bool | EmbeddingCache | str | os.PathLike = True,
+    show_progress: bool | None = None,
+) -> np.ndarray:
+    """Encode texts with a sentence-transformers model, reusing cached vectors.
+
+    Duplicates are encoded once; with a cache, only texts not seen before by this exact
+    model (same :func:`~toolkit.models.model_fingerprint`) are encoded, in chunks that
+    are committed as they finish, so an interrupted run keeps its progress.
+
+    Empty and whitespace-only strings are encoded like any other text (the model decides
+    what they mean; for the default model that is the vector of the bare start/end
+    tokens). A vector that the model returns as all zeros stays all zeros.
+
+    Args:
+        model: A ``SentenceTransformer`` (anything with ``encode`` and a state dict).
+        texts: A list (or other sequence) of strings.
+        batch_size: Batch size passed to the model.
+        cache: ``True`` for the default on-disk cache, ``False`` for none, or an
+            :class:`EmbeddingCache` / folder path to use instead.
+        show_progress: Progress bar; ``None`` shows one when more than 1,000 texts
+            must be encoded.
+
+    Returns:
+        ``float32`` array of shape ``(len(texts), dim)`` in input order, each row
+        L2-normalised.
+
+    Raises:
+        TypeError: ``texts`` is not a list of strings (the message names the position).
+        ValueError: ``batch_size`` is not a positive integer.
+    """
+    items = _check_texts(texts)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    dim = _embedding_dimension(model)
+    if not items:
+        return np.zeros((0, dim), dtype=np.float32)
+
+    unique = list(dict.fromkeys(items))
+    store: EmbeddingCache | None
+    if cache is True:
+        store = EmbeddingCache()
+    elif cache is False or cache is None:
+        store = None
+    elif isinstance(cache, EmbeddingCache):
+        store = cache
+    else:
+        store = EmbeddingCache(cache)
+
+    fingerprint = model_fingerprint(model) if store is not None else ""
+    vectors: dict[str, np.ndarray] = store.get(fingerprint, unique) if store else {}
+    misses = [t for t in unique if t not in vectors]
+    if misses:
+        show = len(misses) > _PROGRESS_ABOVE if show_progress is None else show_progress
+        label = model_label(model)
+        with tqdm(total=len(misses), desc="encoding", unit="text", disable=not show) as bar:
+            for start in range(0, len(misses), _CHUNK):
+                chunk = misses[start : start + _CHUNK]
+                out = model.encode(
+                    chunk,
+                    batch_size=batch_size,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                out = _normalise(out)
+                if store is not None:
+                    store.put(fingerprint, chunk, out, label=label)
+                vectors.update(zip(chunk, out, strict=True))
+                bar.update(len(chunk))
+
+    result = np.empty((len(items), len(next(iter(vectors.values())))), dtype=np.float32)
+    for i, text in enumerate(items):
+        result[i] = vectors[text]
+    return result

@@ -1,0 +1,30 @@
+"""Figure functions: each takes plain data and returns a ``plotly.graph_objects.Figure``.
+
+None of them calls ``.show()``; display or save the returned figure yourself.
+
+Example:
+    >>> from toolkit.plots import plot_rank
+    >>> fig = plot_rank({"q1": 1, "q2": 7, "q3": None})
+"""
+
+from __future__ import annotations
+
+from toolkit.plots.embedding_map import plot_embedding_map
+from toolkit.plots.loss_curve import plot_loss_curve
+from toolkit.plots.lr_schedule import plot_lr_schedule
+from toolkit.plots.margin_plot import plot_margins
+from toolkit.plots.model_comparison import plot_model_comparison
+from toolkit.plots.rank_plot import plot_rank
+from toolkit.plots.similarity_distribution import plot_similarity_distribution
+from toolkit.plots.similarity_heatmap import plot_similarity_heatmap
+
+__all__ = [
+    "plot_embedding_map",
+    "plot_loss_curve",
+    "plot_lr_schedule",
+    "plot_margins",
+    "plot_model_comparison",
+    "plot_rank",
+    "plot_similarity_distribution",
+    "plot_similarity_heatmap",
+]
