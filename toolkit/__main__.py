@@ -1,0 +1,143 @@
+"""Command line: ``python -m toolkit <command>``.
+
+Commands:
+    demo                    top-3 titles for the model card's queries with the default model
+    cache info|clear        list or delete the embedding cache
+    data validate FILE...   validation report for data files (non-zero exit on errors)
+    data describe           summary of the bundled demo set
+    evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
+    report                  execute the notebooks into reports/ and render HTML
+
+A user error (bad file, missing model, bad argument) prints one line starting with
+``error:`` to stderr and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from toolkit.data import demo
+    from toolkit.encoding import encode
+    from toolkit.models import load_model
+
+    rs = demo()
+    card_q = [q for q, src in rs.query_fields["source"].items() if src.startswith("card")]
+    card_d = [d for d, src in rs.doc_fields["source"].items() if src.startswith("card")]
+    model = load_model(args.model)
+    q_emb = encode(model, [rs.queries[q] for q in card_q])
+    d_emb = encode(model, [rs.corpus[d] for d in card_d])
+    scores = q_emb @ d_emb.T
+    name = args.model or "default"
+    print(f"model: {name}; {len(card_q)} card queries x {len(card_d)} card titles")
+    for qi, qid in enumerate(card_q):
+        relevant = rs.qrels.get(qid, {})
+        print(f"\n{rs.queries[qid]}")
+        for di in np.argsort(-scores[qi], kind="stable")[: args.top]:
+            mark = "*" if relevant.get(card_d[di], 0) > 0 else " "
+            print(f"  {mark} {scores[qi, di]:.3f}  {rs.corpus[card_d[di]].strip()}")
+    print("\n* = the card's (stated or inferred) positive for that query")
+    return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from toolkit.encoding import EmbeddingCache
+
+    cache = EmbeddingCache()
+    if args.action == "clear":
+        print(f"removed {cache.clear()} cache file(s) from {cache.root}")
+        return 0
+    entries = cache.info()
+    print(f"embedding cache: {cache.root}")
+    if not entries:
+        print("  (empty)")
+    for e in entries:
+        print(
+            f"  {e.fingerprint[:12]}  {e.model:<30.30} dim={e.dim:<5} "
+            f"entries={e.entries:<8} {e.size_bytes / 1e6:.1f} MB"
+        )
+    return 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from toolkit import data
+
+    if args.action == "describe":
+        print(data.describe(data.demo()))
+        return 0
+    if not args.files:
+        raise ValueError("data validate needs at least one FILE")
+    report, ok = data.validate_files(args.files)
+    print(report)
+    return 0 if ok else 1
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from toolkit.evaluate import evaluate_cli
+
+    return evaluate_cli(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from toolkit.report import build_report
+
+    index = build_report(out_dir=Path(args.out), notebooks=args.notebooks or None)
+    print(f"report written: {index}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="top-3 titles for the model card's queries")
+    p.add_argument("--model", default=None, help="model id, folder or builtin name")
+    p.add_argument("--top", type=int, default=3)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("cache", help="embedding cache")
+    p.add_argument("action", choices=["info", "clear"])
+    p.set_defaults(func=_cmd_cache)
+
+    p = sub.add_parser("data", help="validate data files or describe the demo set")
+    p.add_argument("action", choices=["validate", "describe"])
+    p.add_argument("files", nargs="*")
+    p.set_defaults(func=_cmd_data)
+
+    p = sub.add_parser("evaluate", help="dense vs BM25 vs hybrid with 95%% CIs")
+    p.add_argument("--model", default=None)
+    p.add_argument("--data", default=None, help="pairs file or folder; default: demo set")
+    p.add_argument("--split", default="test")
+    p.add_argument("--baseline", action="append", choices=["bm25", "hybrid", "none"])
+    p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("report", help="execute notebooks and render HTML into reports/")
+    p.add_argument("--out", default="reports")
+    p.add_argument("notebooks", nargs="*")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return the exit status."""
+    args = _parser().parse_args(argv)
+    from toolkit.data import DataError
+    from toolkit.models import ModelNotAvailable
+
+    try:
+        return args.func(args)
+    except (DataError, ModelNotAvailable, FileNotFoundError, ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
