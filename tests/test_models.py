@@ -117,3 +117,25 @@ def test_uncached_hub_id_fails_fast_with_guidance(tmp_path):
     assert "ai-forever/sbert_large_nlu_ru" in message
     assert "local folder" in message and "default" in message
     assert time.monotonic() - start < 120
+
+
+def test_folder_fingerprint_is_recorded_and_invalidated(tiny_bert_dir, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_bert_dir, folder)
+    first = model_fingerprint(load_model(folder, device="cpu"))
+    records = list((tmp_path / "cache" / "fingerprints").iterdir())
+    assert len(records) == 1 and records[0].read_text() == first
+    # the record is trusted for an unchanged folder ...
+    records[0].write_text("f" * 64)
+    assert model_fingerprint(load_model(folder, device="cpu")) == "f" * 64
+    # ... and ignored as soon as a file changes (size/mtime), or the weights change in memory
+    weights = next(folder.glob("*.safetensors"))
+    os.utime(weights, ns=(time.time_ns(), time.time_ns() + 10**9))
+    fresh = load_model(folder, device="cpu")
+    assert model_fingerprint(fresh) == first
+    with torch.no_grad():
+        next(fresh.parameters()).add_(1.0)
+    assert model_fingerprint(fresh) != first
