@@ -130,10 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from toolkit.data import DataError
     from toolkit.models import ModelNotAvailable
+    from toolkit.report import ReportError
 
     try:
         return args.func(args)
-    except (DataError, ModelNotAvailable, FileNotFoundError, ValueError, TypeError) as exc:
+    except (
+        DataError, ModelNotAvailable, ReportError, FileNotFoundError, ValueError, TypeError
+    ) as exc:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)
         return 2

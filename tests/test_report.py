@@ -1,0 +1,278 @@
+"""The report (``make report``): papermill execution, offline HTML, index, failure handling.
+
+One report is built per session from two fixture notebooks (one draws plotly figures through
+three renderers, one fails half-way); the tests then read it as files and, like a person, in
+headless Chromium with DNS switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from toolkit import report
+from toolkit.report import PLOTLY_JS_NAME, ReportError, build_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+PLOT_NB = FIXTURES / "01_plotly_page.ipynb"
+FAIL_NB = FIXTURES / "02_failing.ipynb"
+N_FIGURES = 3  # the figure cells in 01_plotly_page.ipynb
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Build the report once; return (out_dir, the ReportError raised, printed progress)."""
+    out = tmp_path_factory.mktemp("report") / "reports"
+    out.mkdir()
+    (out / "index.html").write_text("STALE INDEX FROM AN EARLIER RUN")
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), pytest.raises(ReportError) as err:
+        build_report(out, [PLOT_NB, FAIL_NB], parameters={"N_POINTS": 4}, timeout=300)
+    return out, err.value, buf.getvalue()
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def test_failure_is_raised_after_the_index_is_written(built):
+    out, err, printed = built
+    assert "02_failing.ipynb" in str(err) and "01_plotly_page" not in str(err)
+    assert (out / "index.html").is_file()
+    for name in ("01_plotly_page.ipynb", "02_failing.ipynb"):
+        assert re.search(rf"\[\d/2\] {re.escape(name)}: (ok|FAILED) in [\d.]+ s", printed), printed
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], leftovers
+
+
+def test_index_has_one_line_per_notebook_with_title_time_status(built):
+    out, _, _ = built
+    soup = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    assert "STALE" not in soup.text
+    rows = soup.select("tbody tr")
+    assert len(rows) == 2
+    cells = [[td.get_text(" ", strip=True) for td in row.find_all("td")] for row in rows]
+    assert cells[0][0] == "01_plotly_page.ipynb"
+    assert "Fixture: bars in a report" in cells[0][1]  # the notebook's H1
+    assert re.fullmatch(r"\d+\.\d s", cells[0][2])
+    assert cells[0][3] == "ok"
+    assert cells[1][0] == "02_failing.ipynb"
+    assert "Fixture: this one breaks" in cells[1][1]
+    assert cells[1][3].startswith("FAILED") and "fixture failure on purpose" in cells[1][3]
+    links = [a["href"] for a in soup.select("tbody a")]
+    assert links == [
+        "01_plotly_page.html",
+        "01_plotly_page.ipynb",
+        "02_failing.html",
+        "02_failing.ipynb",
+    ]
+    assert all((out / link).is_file() for link in links)
+
+
+def test_parameters_are_injected_and_output_dir_offered(built):
+    out, _, _ = built
+    nb = nbformat.read(out / "01_plotly_page.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    assert "N_POINTS = 4" in injected[0].source
+    assert f'OUTPUT_DIR = "{out.resolve()}"' in injected[0].source
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "N_POINTS=4 OUTPUT_DIR set: True" in printed  # what the kernel saw
+    # 02 has no parameters cell and no OUTPUT_DIR: only what was asked for is injected.
+    nb2 = nbformat.read(out / "02_failing.ipynb", as_version=4)
+    src2 = "".join(c.source for c in nb2.cells)
+    assert "N_POINTS = 4" in src2 and "OUTPUT_DIR" not in src2
+
+
+def test_failed_notebook_is_kept_as_far_as_it_ran(built):
+    out, _, _ = built
+    nb = nbformat.read(out / "02_failing.ipynb", as_version=4)
+    outputs = {
+        c.source: c.outputs for c in nb.cells if c.cell_type == "code" and c.get("outputs")
+    }
+    assert any("before the error" in o.get("text", "") for o in sum(outputs.values(), []))
+    errors = [o for o in sum(outputs.values(), []) if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["ValueError"]
+    assert 'print("never reached")' not in outputs
+    page = (out / "02_failing.html").read_text(encoding="utf-8")
+    assert "fixture failure on purpose" in page
+
+
+def test_pages_load_plotly_locally_and_nothing_blocking_from_the_network(built):
+    out, _, _ = built
+    import plotly
+
+    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert (out / PLOTLY_JS_NAME).read_bytes() == bundle.read_bytes()
+    page = (out / "01_plotly_page.html").read_text(encoding="utf-8")
+    soup = BeautifulSoup(page, "html.parser")
+    head_scripts = [s.get("src") for s in soup.head.find_all("script") if s.get("src")]
+    assert head_scripts[0] == PLOTLY_JS_NAME
+    # Any script loaded from elsewhere must not block the page (MathJax is async).
+    for s in soup.find_all("script", src=True):
+        if s["src"] != PLOTLY_JS_NAME:
+            assert s.has_attr("async") or s.get("type") == "module", s
+    assert "cdn.plot.ly" not in page
+    assert len(soup.select("div.plotly-graph-div")) == N_FIGURES
+
+
+# --- argument checks and ordering (no kernel needed) -----------------------------------------
+
+
+def test_bad_notebook_arguments_name_the_problem(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"notebooks\[1\].*missing\.ipynb"):
+        build_report(tmp_path / "r", [PLOT_NB, tmp_path / "missing.ipynb"])
+    txt = tmp_path / "notes.txt"
+    txt.write_text("x")
+    with pytest.raises(ValueError, match=r"notebooks\[0\].*\.ipynb"):
+        build_report(tmp_path / "r", [txt])
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(PLOT_NB, other / PLOT_NB.name)
+    with pytest.raises(ValueError, match="same file name"):
+        build_report(tmp_path / "r", [PLOT_NB, other / PLOT_NB.name])
+    with pytest.raises(ValueError, match="timeout"):
+        build_report(tmp_path / "r", [PLOT_NB], timeout=0)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"NN_|\[0-9\]"):
+        build_report(tmp_path / "r")
+    assert not (tmp_path / "r" / "index.html").exists()
+
+
+def test_default_runs_notebooks_nn_sorted_by_name(tmp_path, monkeypatch):
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    for name in ("02_b.ipynb", "10_c.ipynb", "01_a.ipynb", "scratch.ipynb", "1_x.ipynb"):
+        shutil.copy(FAIL_NB, nbdir / name)
+    ran = []
+
+    def fake_run(nb_path, out_dir, parameters, kernel_name, timeout):
+        ran.append(nb_path.name)
+        return report._Entry(nb_path.name, nb_path.stem, 0.1, "ok")
+
+    monkeypatch.setattr(report, "_run_one", fake_run)
+    monkeypatch.chdir(tmp_path)
+    index = build_report(Path("out"))
+    assert ran == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
+    assert index == Path("out") / "index.html" and index.is_file()
+
+
+def test_interrupted_run_leaves_no_index(tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "index.html").write_text("old index")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "_run_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_report(out, [PLOT_NB])
+    assert not (out / "index.html").exists()
+
+
+def test_kernel_env_defaults_do_not_override_and_are_restored(monkeypatch, tmp_path):
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("PYTHONHASHSEED", "123")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    with report._kernel_env():
+        assert os.environ["TOOLKIT_CACHE_DIR"] == str(tmp_path / "mine")
+        assert os.environ["PYTHONHASHSEED"] == "123"
+        assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine" / "numba")
+        assert Path(os.environ["NUMBA_CACHE_DIR"]).is_dir()
+    assert "NUMBA_CACHE_DIR" not in os.environ
+
+
+# --- in a browser --------------------------------------------------------------------------
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    message = (
+        "no Chromium found for the browser check of the report; enable it with "
+        "`apt-get install chromium chromium-driver` (Debian/Ubuntu)"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (CI=true: the browser check must run, not skip)")
+    pytest.skip(message)
+
+
+def test_missing_browser_skips_with_a_hint_but_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
+        _chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _chromium()
+
+
+def _dom(page: Path, profile: Path) -> BeautifulSoup:
+    """The page's DOM after its scripts ran, from headless Chromium with no DNS at all."""
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--host-resolver-rules=MAP * ~NOTFOUND",  # offline, even on a machine with network
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return BeautifulSoup(proc.stdout, "html.parser")
+
+
+def _rendered_figures(dom: BeautifulSoup) -> list:
+    """plotly.js marks a drawn figure's div with .js-plotly-plot and puts its <svg> inside."""
+    return [div for div in dom.select(".js-plotly-plot") if div.select_one("svg.main-svg")]
+
+
+def test_browser_shows_index_and_plotly_figures_offline(built, tmp_path):
+    out, _, _ = built
+    index = _dom(out / "index.html", tmp_path / "profile")
+    titles = [a.get_text(strip=True) for a in index.select("tbody a[href$='.html']")]
+    assert titles == ["Fixture: bars in a report", "Fixture: this one breaks"]
+    assert "FAILED" in index.select("tbody tr")[1].get_text()
+
+    page = _dom(out / "01_plotly_page.html", tmp_path / "profile")
+    figures = _rendered_figures(page)
+    assert len(figures) == N_FIGURES
+    # The drawn bars carry the data the kernel computed with the injected N_POINTS=4.
+    assert all(len(fig.select("g.point")) == 4 for fig in figures)
+    assert "fixture bars" in figures[0].get_text()
+
+
+@pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning")
+def test_browser_check_can_fail_plain_nbconvert_shows_no_figure(built, tmp_path):
+    """Control: nbconvert's stock HTML of the same notebook draws nothing, so the check above
+    really depends on what build_report adds."""
+    from nbconvert import HTMLExporter
+
+    out, _, _ = built
+    nb = nbformat.read(out / "01_plotly_page.ipynb", as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    plain = out / "_plain_control.html"  # beside plotly.min.js, like the real pages
+    plain.write_text(body, encoding="utf-8")
+    try:
+        assert _rendered_figures(_dom(plain, tmp_path / "profile")) == []
+    finally:
+        plain.unlink()

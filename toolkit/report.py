@@ -1,0 +1,435 @@
+"""The main job: execute the notebooks and render them as an offline HTML report.
+
+``python -m toolkit report`` (``make report``) calls :func:`build_report`, which runs every
+``notebooks/NN_*.ipynb`` with papermill into ``reports/``, renders each executed notebook to HTML
+with nbconvert, and writes ``reports/index.html`` with one line per notebook.
+
+The pages must show their plotly figures without network access. nbconvert's HTML exporter
+does not know plotly's ``application/vnd.plotly.v1+json`` output: it falls back to the
+``text/html`` that the ``notebook``/``notebook_connected`` renderers add, which loads plotly.js
+from a CDN (and the ``lab`` template loads require.js from a CDN), so offline the figures are
+blank. The report therefore:
+
+* writes the plotly.js bundle that ships inside the ``plotly`` package once, as
+  ``reports/plotly.min.js``, and every page loads it with a relative ``<script src>`` in its
+  ``<head>`` (in place of require.js), before any figure script runs;
+* rewrites every plotly output to ``text/html`` made by ``plotly.io.to_html`` with
+  ``include_plotlyjs=False`` (a deterministic ``div`` id per cell and output), and drops the
+  CDN loader snippets that ``notebook_connected`` emits.
+
+Example:
+    >>> from pathlib import Path
+    >>> from toolkit.report import build_report
+    >>> index = build_report(Path("reports"), parameters={"N_DOCS": 200})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ReportError", "build_report", "PLOTLY_JS_NAME"]
+
+#: File name of the local plotly.js bundle written next to the HTML pages.
+PLOTLY_JS_NAME = "plotly.min.js"
+
+_PLOTLY_MIME = "application/vnd.plotly.v1+json"
+_NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+
+# The lab template with require.js (a CDN URL) replaced by the local plotly.js bundle; it is
+# the first script in <head>, so window.Plotly exists before any figure script in <body> runs.
+# MathJax still comes from its CDN, but ``async``: offline, a blocking <script> in <head> that
+# never answers would hold back the whole page (and its figures) until the request times out.
+_TEMPLATE_NAME = "toolkit_report.html.j2"
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}
+<script src="{{ resources.plotly_js_src }}"></script>
+{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}
+{{ mathjax(resources.mathjax_url) | replace('<script src=', '<script async src=') }}
+{%- endblock html_head_js_mathjax -%}
+"""
+
+# Script tags in plotly's HTML outputs that load plotly.js or MathJax from a CDN
+# (renderer notebook_connected, include_plotlyjs="cdn", include_mathjax="cdn").
+_CDN_SCRIPT = re.compile(
+    r"<script[^>]*\bsrc=\"https://(?:cdn\.plot\.ly|cdnjs\.cloudflare\.com/ajax/libs/mathjax)/"
+    r"[^\"]*\"[^>]*>\s*</script>"
+    r"|<script type=\"module\">\s*import \"https://cdn\.plot\.ly/[^\"]*\";?\s*</script>",
+)
+
+
+class ReportError(RuntimeError):
+    """At least one notebook failed; the report (with FAILED lines) was still written."""
+
+
+@dataclass
+class _Entry:
+    """One notebook's line in the index."""
+
+    name: str
+    title: str
+    seconds: float
+    status: str  # "ok" or "FAILED"
+    detail: str = ""
+    html_name: str | None = None
+    ipynb_name: str | None = None
+
+
+def build_report(
+    out_dir: Path = Path("reports"),
+    notebooks: Sequence[str | Path] | None = None,
+    *,
+    parameters: dict[str, Any] | None = None,
+    kernel_name: str | None = None,
+    timeout: int = 1800,
+) -> Path:
+    """Execute notebooks with papermill and render them, with an index, as offline HTML.
+
+    For every notebook ``NN_name.ipynb`` this writes ``out_dir/NN_name.ipynb`` (executed,
+    outputs included) and ``out_dir/NN_name.html``; then ``out_dir/plotly.min.js`` (the pages
+    load it, no network needed) and, last, ``out_dir/index.html``: one line per notebook with
+    its H1 title, wall time and status. Each file is written to a temporary name and renamed
+    into place, and an old ``index.html`` is removed first, so an interrupted run never leaves
+    an index that describes pages it did not make.
+
+    A notebook that raises is still saved as far as it ran, rendered, and marked FAILED in
+    the index; after the index is written :class:`ReportError` is raised.
+
+    Kernels run with the notebook's folder as working directory and inherit the environment,
+    with defaults added where unset: ``NUMBA_CACHE_DIR`` (under the toolkit cache, so UMAP's
+    numba cache is writable), ``PYTHONHASHSEED=0``, ``TOKENIZERS_PARALLELISM=false``.
+    ``TOOLKIT_CACHE_DIR`` is passed through untouched.
+
+    Args:
+        out_dir: Folder for the report; created when missing.
+        notebooks: Notebook files to run, in this order. ``None`` (default) runs every
+            ``notebooks/NN_*.ipynb`` under the current directory, sorted by name.
+        parameters: Values papermill injects after each notebook's cell tagged
+            ``parameters``. ``OUTPUT_DIR`` (the absolute ``out_dir``) is added for notebooks
+            whose parameters cell defines ``OUTPUT_DIR``, unless given here.
+        kernel_name: Jupyter kernel to run; ``None`` uses the notebook's kernelspec, or
+            ``python3`` (the current Python) when it has none.
+        timeout: Per-cell execution timeout in seconds.
+
+    Returns:
+        Path of the written ``index.html``.
+
+    Raises:
+        FileNotFoundError: A notebook file is missing, or no ``notebooks/NN_*.ipynb`` exist.
+        ValueError: A path is not an ``.ipynb`` file, two notebooks share a file name, or
+            ``timeout`` is not positive.
+        ReportError: One or more notebooks failed (raised after the index is written).
+    """
+    paths = _resolve_notebooks(notebooks)
+    if not isinstance(timeout, int) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index = out_dir / "index.html"
+    index.unlink(missing_ok=True)
+
+    _write_atomic(out_dir / PLOTLY_JS_NAME, _plotly_js())
+    entries: list[_Entry] = []
+    started = time.perf_counter()
+    with _kernel_env():
+        for i, nb_path in enumerate(paths, 1):
+            print(f"[{i}/{len(paths)}] {nb_path.name} ...", flush=True)
+            entry = _run_one(nb_path, out_dir, parameters or {}, kernel_name, timeout)
+            entries.append(entry)
+            note = f"  ({entry.detail})" if entry.detail else ""
+            print(
+                f"[{i}/{len(paths)}] {nb_path.name}: {entry.status} in {entry.seconds:.1f} s{note}",
+                flush=True,
+            )
+    total = time.perf_counter() - started
+    _write_atomic(index, _index_html(entries, total).encode("utf-8"))
+    failed = [e.name for e in entries if e.status != "ok"]
+    print(f"report: {len(entries) - len(failed)}/{len(entries)} ok in {total:.1f} s -> {index}")
+    if failed:
+        raise ReportError(f"{len(failed)} notebook(s) failed: {', '.join(failed)}; see {index}")
+    return index
+
+
+def _resolve_notebooks(notebooks: Sequence[str | Path] | None) -> list[Path]:
+    """Return the notebook paths to run, checked, in order."""
+    if notebooks is None:
+        folder = Path.cwd() / "notebooks"
+        paths = sorted(folder.glob(_NOTEBOOK_GLOB))
+        if not paths:
+            raise FileNotFoundError(f"no notebooks matching {_NOTEBOOK_GLOB} in {folder}")
+        return paths
+    if isinstance(notebooks, str | Path):
+        raise TypeError("notebooks must be a list of paths, not a single path")
+    paths = []
+    seen: dict[str, Path] = {}
+    for i, item in enumerate(notebooks):
+        path = Path(item)
+        if path.suffix != ".ipynb":
+            raise ValueError(f"notebooks[{i}]: expected an .ipynb file, got {str(item)!r}")
+        if not path.is_file():
+            raise FileNotFoundError(f"notebooks[{i}]: no such notebook: {path}")
+        if path.name in seen:
+            raise ValueError(
+                f"notebooks[{i}]: {path} has the same file name as {seen[path.name]}; "
+                "report pages are named after the notebook file"
+            )
+        seen[path.name] = path
+        paths.append(path)
+    if not paths:
+        raise ValueError("notebooks is empty; pass None to run notebooks/NN_*.ipynb")
+    return paths
+
+
+@contextlib.contextmanager
+def _kernel_env() -> Iterator[None]:
+    """Set cache-related environment defaults for the kernels, restoring them afterwards."""
+    from toolkit._config import cache_dir
+
+    defaults = {
+        "NUMBA_CACHE_DIR": str(cache_dir() / "numba"),
+        "PYTHONHASHSEED": "0",
+        "TOKENIZERS_PARALLELISM": "false",
+        # ipykernel's debugger warns about frozen modules on stderr without this.
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    added = [k for k in defaults if k not in os.environ]
+    for key in added:
+        os.environ[key] = defaults[key]
+    Path(os.environ["NUMBA_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _run_one(
+    nb_path: Path, out_dir: Path, parameters: dict, kernel_name: str | None, timeout: int
+) -> _Entry:
+    """Execute and render one notebook; never raises for a notebook error."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    source = nbformat.read(nb_path, as_version=4)
+    title = _h1_title(source) or nb_path.stem
+    params = dict(parameters)
+    if "OUTPUT_DIR" not in params and "OUTPUT_DIR" in _declared_parameters(nb_path):
+        params["OUTPUT_DIR"] = str(out_dir.resolve())
+    kernel = kernel_name or source.metadata.get("kernelspec", {}).get("name") or "python3"
+
+    final_nb = out_dir / nb_path.name
+    tmp_nb = out_dir / f".{nb_path.stem}.running.ipynb"
+    tmp_nb.unlink(missing_ok=True)
+    status, detail = "ok", ""
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(nb_path),
+            str(tmp_nb),
+            parameters=params,
+            kernel_name=kernel,
+            progress_bar=False,
+            log_output=False,
+            cwd=str(nb_path.parent.resolve()),
+            start_timeout=120,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        status = "FAILED"
+        detail = f"cell [{exc.exec_count}]: {exc.ename}: {_one_line(exc.evalue)}"
+    except Exception as exc:  # kernel died, cell timeout, bad parameters, ...
+        status = "FAILED"
+        detail = f"{type(exc).__name__}: {_one_line(str(exc))}"
+    seconds = time.perf_counter() - start
+
+    entry = _Entry(nb_path.name, title, seconds, status, detail)
+    if not tmp_nb.is_file():  # papermill failed before writing anything
+        return entry
+    os.replace(tmp_nb, final_nb)
+    entry.ipynb_name = final_nb.name
+    try:
+        executed = nbformat.read(final_nb, as_version=4)
+        page = _render_html(executed, title, nb_path.stem)
+        html_path = out_dir / f"{nb_path.stem}.html"
+        _write_atomic(html_path, page.encode("utf-8"))
+        entry.html_name = html_path.name
+    except Exception as exc:  # a page that cannot render is a failure of the report too
+        entry.status = "FAILED"
+        entry.detail = (entry.detail + "; " if entry.detail else "") + (
+            f"HTML rendering failed: {type(exc).__name__}: {_one_line(str(exc))}"
+        )
+    return entry
+
+
+def _declared_parameters(nb_path: Path) -> set[str]:
+    """Names defined in the notebook's ``parameters`` cell (empty when it has none)."""
+    import papermill
+
+    try:
+        return set(papermill.inspect_notebook(str(nb_path)))
+    except Exception:  # no parameters cell, or one papermill cannot parse
+        return set()
+
+
+def _h1_title(nb: Any) -> str | None:
+    """Return the text of the first Markdown ``# `` heading, or None."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            match = re.match(r"^#\s+(.+?)\s*#*\s*$", line)
+            if match:
+                return match.group(1)
+    return None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Collapse whitespace (and ANSI colour codes) and shorten for the index."""
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plotly_js() -> bytes:
+    """Return the plotly.js bundle shipped in the installed plotly package."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode("utf-8")
+
+
+def _render_html(nb: Any, title: str, stem: str) -> str:
+    """Render an executed notebook to a standalone HTML page that uses the local plotly.js."""
+    import jinja2
+    from nbconvert import HTMLExporter
+
+    nb = _plotly_outputs_to_html(nb, stem)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[jinja2.DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
+    )
+    exporter.template_file = _TEMPLATE_NAME
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": title}, "plotly_js_src": PLOTLY_JS_NAME}
+    )
+    return body
+
+
+def _plotly_outputs_to_html(nb: Any, stem: str) -> Any:
+    """Return a copy of ``nb`` whose plotly outputs are ``text/html`` for an offline page.
+
+    Outputs with plotly's JSON become ``plotly.io.to_html(..., include_plotlyjs=False)``
+    (the page head already loads plotly.js); ``text/html`` that only loads plotly.js from the
+    CDN is dropped, and plotly.js/MathJax CDN ``<script>`` tags in other plotly HTML outputs
+    are removed (offline, each would block the page until its request times out).
+    """
+    import copy
+
+    import plotly.io as pio
+
+    nb = copy.deepcopy(nb)
+    for ci, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for oi, output in enumerate(cell.get("outputs", [])):
+            data = output.get("data")
+            if not data:
+                kept.append(output)
+                continue
+            if _PLOTLY_MIME in data:
+                fig = data[_PLOTLY_MIME]
+                data["text/html"] = pio.to_html(
+                    fig,
+                    include_plotlyjs=False,
+                    full_html=False,
+                    validate=False,
+                    default_height="525px",
+                    div_id=f"plotly-{stem}-{ci}-{oi}",
+                )
+            elif isinstance(data.get("text/html"), str | list):
+                text = "".join(data["text/html"])
+                if "plotly" in text.lower():
+                    text = _CDN_SCRIPT.sub("", text)
+                    if "plotly-graph-div" not in text and "<div" not in text:
+                        continue  # the notebook_connected loader snippet: nothing to show
+                    data["text/html"] = text
+            kept.append(output)
+        cell.outputs = kept
+    return nb
+
+
+def _index_html(entries: list[_Entry], total: float) -> str:
+    """Return the index page: one row per notebook."""
+    import toolkit
+
+    rows = []
+    for e in entries:
+        title = html.escape(e.title)
+        link = f'<a href="{html.escape(e.html_name)}">{title}</a>' if e.html_name else title
+        nb_link = (
+            f' <a class="nb" href="{html.escape(e.ipynb_name)}">.ipynb</a>' if e.ipynb_name else ""
+        )
+        css = "ok" if e.status == "ok" else "failed"
+        detail = f'<div class="detail">{html.escape(e.detail)}</div>' if e.detail else ""
+        rows.append(
+            f'<tr class="{css}"><td>{html.escape(e.name)}</td><td>{link}{nb_link}</td>'
+            f'<td class="num">{e.seconds:.1f} s</td><td>{e.status}{detail}</td></tr>'
+        )
+    failed = sum(e.status != "ok" for e in entries)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    summary = f"{len(entries) - failed} of {len(entries)} notebooks ran without error"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Patent toolkit report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: .4em .6em; text-align: left; }}
+td.num {{ text-align: right; white-space: nowrap; }}
+tr.failed td {{ background: #fde8e8; }}
+tr.failed td:last-child {{ color: #a00; font-weight: bold; }}
+.detail {{ font-weight: normal; font-family: monospace; font-size: .85em; }}
+a.nb {{ font-size: .8em; color: #666; }}
+</style>
+</head>
+<body>
+<h1>Patent toolkit report</h1>
+<p>{summary}; total {total:.1f} s. toolkit {html.escape(toolkit.__version__)},
+Python {sys.version.split()[0]}, built {stamp}.</p>
+<table>
+<thead><tr><th>notebook</th><th>title</th><th>wall time</th><th>status</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
