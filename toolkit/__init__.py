@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "reduce": "toolkit.clustering",
     "cluster": "toolkit.clustering",
     "label_clusters": "toolkit.clustering",
+    "agreement": "toolkit.clustering",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -9,6 +9,9 @@ Example:
 
 from __future__ import annotations
 
+from toolkit.plots.cluster_contingency import plot_cluster_contingency
+from toolkit.plots.cluster_keywords import plot_cluster_keywords
+from toolkit.plots.cluster_map import plot_cluster_map
 from toolkit.plots.embedding_map import plot_embedding_map
 from toolkit.plots.loss_curve import plot_loss_curve
 from toolkit.plots.lr_schedule import plot_lr_schedule
@@ -19,6 +22,9 @@ from toolkit.plots.similarity_distribution import plot_similarity_distribution
 from toolkit.plots.similarity_heatmap import plot_similarity_heatmap
 
 __all__ = [
+    "plot_cluster_contingency",
+    "plot_cluster_keywords",
+    "plot_cluster_map",
     "plot_embedding_map",
     "plot_loss_curve",
     "plot_lr_schedule",

@@ -1,0 +1,897 @@
+"""Reduce, cluster and label patent embeddings (UMAP / HDBSCAN / Russian c-TF-IDF).
+
+The pipeline follows BERTopic's shape, with every part pluggable and a documented
+default:
+
+1. :func:`reduce` — UMAP (cosine metric) to a few dimensions, with an optional PCA
+   pre-reduction for large inputs and an on-disk cache of the coordinates.
+2. :func:`cluster` — scikit-learn HDBSCAN (default), KMeans or agglomerative clustering.
+3. :func:`label_clusters` — class-based TF-IDF over lemmatised Russian tokens, with
+   Russian stop words and a patent boilerplate list removed.
+4. :func:`agreement`, :func:`silhouette`, :func:`stability`, :func:`shuffled_baseline` —
+   how good, how stable and how far from chance a clustering is.
+
+Noise: HDBSCAN marks points that belong to no cluster with the label ``-1``
+(:data:`NOISE`). Every function states what it does with them.
+
+Example:
+    >>> import numpy as np
+    >>> from toolkit.clustering import cluster, label_clusters
+    >>> X = np.repeat(np.eye(2), 5, axis=0) + 0.01 * np.random.default_rng(0).normal(size=(10, 2))
+    >>> labels = cluster(X, method="kmeans", n_clusters=2)
+    >>> len(set(labels))
+    2
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import logging
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit import _config
+
+__all__ = [
+    "NOISE",
+    "PATENT_STOP_WORDS",
+    "RUSSIAN_STOP_WORDS",
+    "agreement",
+    "cluster",
+    "label_clusters",
+    "lemmatize",
+    "reduce",
+    "shuffled_baseline",
+    "silhouette",
+    "stability",
+]
+
+logger = logging.getLogger(__name__)
+
+NOISE = -1
+"""Label HDBSCAN gives to points that belong to no cluster."""
+
+# Default PCA pre-reduction: above this many points, inputs wider than
+# ``pca_components`` are first projected with PCA. 4096 is also where umap-learn
+# switches from exact neighbours to NN-descent, whose cost grows with dimensionality.
+PCA_ABOVE = 4096
+PCA_COMPONENTS = 50
+_CACHE_VERSION = 1
+
+# --------------------------------------------------------------------------- stop words
+
+# Russian function words: NLTK's Russian list as shipped inside bm25s (a project
+# dependency), so there is no second copy to maintain. Lemmas are checked as well as
+# surface forms; pymorphy3 part-of-speech tags catch the function words it misses.
+try:
+    from bm25s.stopwords import STOPWORDS_RUSSIAN as _BM25S_RU
+except ImportError:  # pragma: no cover - bm25s is a declared dependency
+    _BM25S_RU = ()
+
+RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(_BM25S_RU) | frozenset(
+    {"который", "также", "данный", "свой", "весь", "этот", "тот", "такой", "каждый", "др", "пр"}
+)
+"""Russian stop words (NLTK's list via bm25s plus a few lemmas it lacks)."""
+
+PATENT_STOP_WORDS: frozenset[str] = frozenset(
+    {
+        # what an invention "is" rather than what it is about
+        "способ", "устройство", "система", "применение", "получение", "вариант",
+        "осуществление", "средство", "изготовление", "метод", "установка",
+        "использование", "выполнение", "реализация", "обеспечение", "изобретение",
+        "production", "method", "device", "system", "apparatus", "use",
+        # connective phrases of claims and titles ("на основе", "с помощью", "путём")
+        "основа", "помощь", "путь", "соответствие", "часть", "вид", "тип",
+        "содержать", "содержащий", "иметь", "имеющий", "включать", "включающий",
+        "предназначить", "предназначенный", "выполнить", "выполненный",
+        "осуществлять", "осуществить", "обеспечивать", "применять", "использовать",
+        "получить", "получать", "изготовить", "изготавливать",
+        "ряд", "различный", "другой", "новый", "указанный", "соответствующий",
+    }
+)
+"""Patent boilerplate lemmas removed from cluster keywords.
+
+They describe the *kind* of claim (a method, a device, a system, its use, obtaining
+or making something, an embodiment) and appear in every technical field, so they
+would top every cluster's c-TF-IDF list without saying what the cluster is about.
+"""
+
+# pymorphy3 part-of-speech tags that never make a useful keyword.
+_FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "PRED"})
+_TOKEN_RE = re.compile(r"[0-9a-zа-яё]+(?:-[0-9a-zа-яё]+)*")
+_CYRILLIC_RE = re.compile(r"[а-яё]")
+
+
+@functools.lru_cache(maxsize=1)
+def _morph():
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@functools.lru_cache(maxsize=200_000)
+def _lemma(token: str) -> tuple[str, str | None]:
+    """Return ``(lemma, part_of_speech)`` of one lower-case token (cached)."""
+    if not _CYRILLIC_RE.search(token):
+        return token, None
+    parse = _morph().parse(token)[0]
+    return parse.normal_form, parse.tag.POS
+
+
+def lemmatize(
+    text: str,
+    *,
+    drop_stop_words: bool = True,
+    extra_stop_words: Iterable[str] = (),
+) -> list[str]:
+    """Split a Russian text into lower-case lemmas (pymorphy3, most probable parse).
+
+    Tokens are runs of letters/digits, hyphenated words kept whole ("литий-ионный").
+    Pure numbers and one-letter tokens are dropped. With ``drop_stop_words`` the
+    Russian stop words (:data:`RUSSIAN_STOP_WORDS`), function-word parts of speech
+    (prepositions, conjunctions, particles, pronouns), the patent boilerplate
+    (:data:`PATENT_STOP_WORDS`) and ``extra_stop_words`` are removed too.
+
+    Args:
+        text: Any string; case does not matter (patent titles are often upper case).
+        drop_stop_words: Remove stop words and boilerplate (default) or keep every lemma.
+        extra_stop_words: More lemmas to remove (only when ``drop_stop_words``).
+
+    Returns:
+        The lemmas in text order.
+
+    Example:
+        >>> lemmatize("СПОСОБ ПОЛУЧЕНИЯ ПЕНОПОЛИУРЕТАНОВ")
+        ['пенополиуретан']
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text: expected a string, got {type(text).__name__}")
+    extra = frozenset(w.lower() for w in extra_stop_words)
+    out: list[str] = []
+    for token in _TOKEN_RE.findall(text.lower()):
+        if len(token) < 2 or token.replace("-", "").isdigit():
+            continue
+        lemma, pos = _lemma(token)
+        if drop_stop_words and (
+            pos in _FUNCTION_POS
+            or token in RUSSIAN_STOP_WORDS
+            or lemma in RUSSIAN_STOP_WORDS
+            or lemma in PATENT_STOP_WORDS
+            or lemma in extra
+        ):
+            continue
+        out.append(lemma)
+    return out
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_matrix(X: Any, name: str, *, min_rows: int = 2) -> np.ndarray:
+    """Return ``X`` as a finite 2-D float array or raise ``ValueError`` naming ``name``."""
+    try:
+        arr = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a 2-D numeric array ({exc})") from None
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    if arr.shape[0] < min_rows:
+        raise ValueError(f"{name}: need at least {min_rows} rows, got {arr.shape[0]}")
+    if arr.shape[1] < 1:
+        raise ValueError(f"{name}: has no columns")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        raise ValueError(
+            f"{name}: contains NaN or infinite values (first at row {row}, column {col})"
+        )
+    if arr.shape[0] > 1 and np.all(arr == arr[0]):
+        raise ValueError(
+            f"{name}: all {arr.shape[0]} rows are identical; there is no structure to "
+            "reduce or cluster"
+        )
+    return arr
+
+
+def _as_labels(labels: Any, name: str) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D sequence of labels, got shape {arr.shape}")
+    return arr
+
+
+def _check_same_length(a: Any, a_name: str, b: Any, b_name: str) -> None:
+    if len(a) != len(b):
+        raise ValueError(
+            f"{a_name} and {b_name} must have the same length, got {len(a)} and {len(b)}"
+        )
+
+
+def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    zero = np.flatnonzero(norms[:, 0] == 0)
+    if zero.size:
+        raise ValueError(
+            f"{name}: row {zero[0]} is all zeros; cosine geometry is undefined for it"
+        )
+    return X / norms
+
+
+# --------------------------------------------------------------------------- reduce
+
+
+def _fingerprint(X: np.ndarray) -> str:
+    """sha256 of the array's bytes, shape and dtype."""
+    arr = np.ascontiguousarray(X)
+    h = hashlib.sha256()
+    h.update(f"{arr.shape}|{arr.dtype.str}|".encode())
+    h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+def _cache_path(key_parts: dict[str, Any]) -> Path:
+    blob = json.dumps(key_parts, sort_keys=True, default=repr).encode()
+    return _config.cache_dir() / "reduce" / f"{hashlib.sha256(blob).hexdigest()}.npy"
+
+
+def _load_cached(path: Path, n_rows: int, n_components: int) -> np.ndarray | None:
+    if not path.exists():
+        return None
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:  # any unreadable file is simply recomputed
+        logger.warning("ignoring unreadable reduce cache file %s (%s)", path, exc)
+        return None
+    if arr.shape != (n_rows, n_components) or not np.isfinite(arr).all():
+        logger.warning("ignoring reduce cache file %s with unexpected content", path)
+        return None
+    return arr
+
+
+def _save_cached(path: Path, arr: np.ndarray) -> None:
+    """Write ``arr`` atomically (temp file in the same folder, then ``os.replace``)."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
+            tmp = fh.name
+            np.save(fh, arr, allow_pickle=False)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:  # a read-only cache must not break the analysis
+        logger.warning("could not write reduce cache %s (%s)", path, exc)
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def reduce(
+    embeddings: Any,
+    *,
+    method: str = "umap",
+    n_components: int = 2,
+    random_state: int | None = 42,
+    cache: bool = True,
+    pca_above: int | None = PCA_ABOVE,
+    pca_components: int = PCA_COMPONENTS,
+    reducer: Any = None,
+    **kwargs: Any,
+) -> np.ndarray:
+    """Project embeddings to ``n_components`` dimensions (default: UMAP, cosine metric).
+
+    Rows are treated as directions: they are L2-normalised before any PCA, so every
+    path approximates cosine geometry.
+
+    * ``method="umap"`` (default): ``umap.UMAP(n_neighbors=15, min_dist=0.1,
+      metric="cosine")``; ``kwargs`` override these (BERTopic clusters on
+      ``n_components=5, min_dist=0.0``). ``n_neighbors`` is clamped to
+      ``n_samples - 1``; UMAP needs at least ``n_components + 2`` points (fewer
+      raise ``ValueError``; use ``method="pca"``). With an integer ``random_state``
+      the result is reproducible, **but umap-learn then runs single-threaded**
+      (``n_jobs=1``); ``random_state=None`` uses all cores, is not reproducible and
+      is not cached. The first UMAP call in a process costs ~25 s of numba JIT.
+    * PCA pre-reduction: with more than ``pca_above`` points (default 4096) and more
+      than ``pca_components`` (default 50) columns, the unit rows are first projected
+      by PCA to ``pca_components`` dimensions, and UMAP then uses the *euclidean*
+      metric (on unit vectors euclidean distance is monotone in cosine distance, and
+      PCA preserves euclidean distances, not angles after centring). ``pca_above=None``
+      disables it, ``pca_above=0`` always applies it.
+    * ``method="pca"``: scikit-learn PCA on the unit rows — a fast, deterministic,
+      linear fallback (seconds at 100k points) that keeps less local structure.
+    * ``reducer``: any object with ``fit_transform`` (e.g. a configured ``umap.UMAP``
+      or ``sklearn.decomposition.TruncatedSVD``); used as is on the raw
+      ``embeddings``; ``method``, ``kwargs`` and the cache are then ignored.
+
+    Cache: with ``cache=True`` the coordinates are stored under
+    ``toolkit._config.cache_dir() / "reduce"``, keyed by a sha256 of the array bytes,
+    shape and dtype plus every parameter and the library versions. Files are written
+    atomically; an unreadable or inconsistent file is ignored and recomputed.
+
+    Args:
+        embeddings: ``(n_samples, n_features)`` array, finite, rows not all equal.
+        method: ``"umap"`` or ``"pca"``.
+        n_components: Output dimensionality.
+        random_state: Seed (``None``: non-deterministic, multi-threaded, uncached).
+        cache: Read and write the on-disk coordinate cache.
+        pca_above: Point count above which PCA pre-reduction is applied (umap only).
+        pca_components: Dimensionality of the PCA pre-reduction.
+        reducer: Optional ready-made reducer object (see above).
+        **kwargs: Passed to ``umap.UMAP`` or ``sklearn.decomposition.PCA``.
+
+    Returns:
+        ``float32`` array of shape ``(n_samples, n_components)``.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(20, 8))
+        >>> reduce(X, method="pca", cache=False).shape
+        (20, 2)
+    """
+    if reducer is not None:
+        X = _as_matrix(embeddings, "embeddings")
+        return np.asarray(reducer.fit_transform(X), dtype=np.float32)
+    if method not in ("umap", "pca"):
+        raise ValueError(f"method: expected 'umap' or 'pca', got {method!r}")
+    if not isinstance(n_components, int | np.integer) or n_components < 1:
+        raise ValueError(f"n_components: expected a positive integer, got {n_components!r}")
+    X = _as_matrix(embeddings, "embeddings")
+    n, d = X.shape
+    if method == "pca" and n_components > min(n, d):
+        raise ValueError(
+            f"n_components: PCA can give at most min(n_samples, n_features) = {min(n, d)} "
+            f"components, got {n_components}"
+        )
+    if method == "umap" and n < n_components + 2:
+        raise ValueError(
+            f"embeddings: UMAP needs at least n_components + 2 = {n_components + 2} rows, "
+            f"got {n}; use method='pca' for tiny inputs"
+        )
+    pre_pca = (
+        method == "umap" and pca_above is not None and n > pca_above and d > pca_components
+    )
+
+    path = None
+    if cache and random_state is not None:
+        import sklearn
+
+        versions = {"sklearn": sklearn.__version__}
+        if method == "umap":
+            import umap
+
+            versions["umap"] = umap.__version__
+        path = _cache_path(
+            {
+                "v": _CACHE_VERSION,
+                "data": _fingerprint(X),
+                "method": method,
+                "n_components": int(n_components),
+                "random_state": int(random_state),
+                "pca": int(pca_components) if pre_pca else None,
+                "kwargs": kwargs,
+                "versions": versions,
+            }
+        )
+        hit = _load_cached(path, n, n_components)
+        if hit is not None:
+            return hit
+
+    from sklearn.decomposition import PCA
+
+    U = _unit_rows(X.astype(np.float64, copy=False), "embeddings")
+    if method == "pca":
+        pca = PCA(n_components=n_components, random_state=random_state, **kwargs)
+        coords = pca.fit_transform(U)
+    else:
+        import umap
+
+        params: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1}
+        params.update(kwargs)
+        params.setdefault("metric", "euclidean" if pre_pca else "cosine")
+        params["n_neighbors"] = max(2, min(int(params["n_neighbors"]), n - 1))
+        if random_state is not None:
+            params["n_jobs"] = 1  # what umap-learn forces anyway under a seed; say so, no warning
+        if pre_pca:
+            U = PCA(n_components=pca_components, random_state=random_state).fit_transform(U)
+        model = umap.UMAP(n_components=n_components, random_state=random_state, **params)
+        coords = model.fit_transform(U)
+    coords = np.asarray(coords, dtype=np.float32)
+    if path is not None:
+        _save_cached(path, coords)
+    return coords
+
+
+# --------------------------------------------------------------------------- cluster
+
+_DETERMINISTIC = frozenset({"hdbscan", "agglomerative"})
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..k-1 by decreasing size (ties: first appearance); keep -1."""
+    out = np.full(labels.shape, NOISE, dtype=np.int64)
+    kept = labels[labels != NOISE]
+    if kept.size == 0:
+        return out
+    uniq, first, counts = np.unique(kept, return_index=True, return_counts=True)
+    order = sorted(range(len(uniq)), key=lambda i: (-counts[i], first[i]))
+    mapping = {uniq[i]: new for new, i in enumerate(order)}
+    for old, new in mapping.items():
+        out[labels == old] = new
+    return out
+
+
+def cluster(
+    X: Any,
+    *,
+    method: str = "hdbscan",
+    random_state: int | None = 42,
+    clusterer: Any = None,
+    **params: Any,
+) -> np.ndarray:
+    """Cluster the rows of ``X`` and return integer labels.
+
+    * ``"hdbscan"`` (default): ``sklearn.cluster.HDBSCAN`` (its defaults:
+      ``min_cluster_size=5``, euclidean metric). Points in no cluster get
+      :data:`NOISE` (``-1``). Deterministic; ``random_state`` is not used.
+      Cost: scikit-learn builds the spanning tree with Prim's algorithm, quadratic in
+      the number of points (100k 2-d points: ~3.5 min CPU-shared here with
+      ``min_samples=10``); ``min_samples`` defaults to ``min_cluster_size`` and
+      costs memory and time as it grows (``min_cluster_size=1000`` at 100k: ~7.5 min,
+      3.5 GB). For large inputs pass a small ``min_samples`` or use ``"kmeans"``.
+    * ``"kmeans"``: ``sklearn.cluster.KMeans(n_clusters=8, n_init=10)`` seeded with
+      ``random_state``. No noise.
+    * ``"agglomerative"``: ``sklearn.cluster.AgglomerativeClustering(n_clusters=2,
+      linkage="ward")``. Deterministic. No noise.
+
+    ``params`` go straight to the estimator. Clusters are renumbered ``0..k-1`` by
+    decreasing size (as BERTopic does: cluster 0 is the largest); ``-1`` stays noise.
+
+    Args:
+        X: ``(n_samples, n_features)`` array, e.g. the output of :func:`reduce`.
+        method: ``"hdbscan"``, ``"kmeans"`` or ``"agglomerative"``.
+        random_state: Seed for methods that use one.
+        clusterer: Optional estimator with ``fit_predict`` (any scikit-learn
+            clusterer); used instead of ``method``/``params``.
+        **params: Estimator parameters (``min_cluster_size``, ``n_clusters``, ...).
+
+    Returns:
+        ``int64`` labels of length ``n_samples``.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.r_[np.zeros((6, 2)), np.ones((6, 2))] + np.arange(12)[:, None] * 1e-3
+        >>> cluster(X, method="agglomerative", n_clusters=2).tolist()
+        [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    """
+    data = _as_matrix(X, "X")
+    n = data.shape[0]
+    if clusterer is not None:
+        return _relabel_by_size(np.asarray(clusterer.fit_predict(data)).astype(np.int64))
+    from sklearn import cluster as skc
+
+    if method == "hdbscan":
+        mcs = params.setdefault("min_cluster_size", 5)
+        if n < mcs:
+            raise ValueError(
+                f"X: has {n} rows, fewer than min_cluster_size={mcs}; lower min_cluster_size"
+            )
+        params.setdefault("copy", True)
+        est = skc.HDBSCAN(**params)
+    elif method == "kmeans":
+        k = params.setdefault("n_clusters", 8)
+        if n < k:
+            raise ValueError(f"n_clusters: {k} is more than the {n} rows of X")
+        params.setdefault("n_init", 10)
+        est = skc.KMeans(random_state=random_state, **params)
+    elif method == "agglomerative":
+        k = params.setdefault("n_clusters", 2)
+        if k is not None and n < k:
+            raise ValueError(f"n_clusters: {k} is more than the {n} rows of X")
+        est = skc.AgglomerativeClustering(**params)
+    else:
+        raise ValueError(
+            f"method: expected 'hdbscan', 'kmeans' or 'agglomerative', got {method!r}"
+        )
+    return _relabel_by_size(np.asarray(est.fit_predict(data)).astype(np.int64))
+
+
+# --------------------------------------------------------------------------- labelling
+
+
+def _c_tf_idf(counts, classes: np.ndarray, class_of_doc: np.ndarray):
+    """Class-based TF-IDF (BERTopic): tf per class x log(1 + A / f_t).
+
+    ``counts`` is a sparse doc x term count matrix. Each class is one document:
+    tf is the L1-normalised term count of the class, f_t the term's total count over
+    all classes, A the average number of (kept) words per class. Unlike BERTopic, A
+    is not truncated to an integer.
+    """
+    from scipy import sparse
+
+    n_docs = counts.shape[0]
+    rows = np.searchsorted(classes, class_of_doc)
+    membership = sparse.csr_matrix(
+        (np.ones(n_docs), (rows, np.arange(n_docs))), shape=(len(classes), n_docs)
+    )
+    class_counts = (membership @ counts).toarray().astype(np.float64)
+    words_per_class = class_counts.sum(axis=1)
+    f_t = class_counts.sum(axis=0)
+    avg = words_per_class.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        idf = np.where(f_t > 0, np.log1p(avg / np.where(f_t > 0, f_t, 1)), 0.0)
+        tf = np.where(words_per_class[:, None] > 0, class_counts / words_per_class[:, None], 0.0)
+    return tf * idf
+
+
+def label_clusters(
+    labels: Any,
+    texts: Sequence[str],
+    *,
+    top_n: int = 8,
+    embeddings: Any = None,
+    extra_stop_words: Iterable[str] = (),
+    analyzer: Callable[[str], list[str]] | None = None,
+) -> pd.DataFrame:
+    """Describe each cluster by its c-TF-IDF keywords and a representative title.
+
+    Titles are split into lemmas by :func:`lemmatize` (pymorphy3; Russian stop words
+    and the patent boilerplate :data:`PATENT_STOP_WORDS` removed), counted with
+    scikit-learn's ``CountVectorizer``, and scored by class-based TF-IDF as in
+    BERTopic: one document per cluster, ``tf`` = term count / words in the cluster,
+    ``idf = log(1 + A / f_t)`` with ``A`` the average number of words per cluster and
+    ``f_t`` the term's count over all clusters.
+
+    Noise (``-1``) is kept as a class of its own (as BERTopic does), so it takes part in
+    ``A`` and ``f_t`` and gets its own row, listed first.
+
+    The representative title: with ``embeddings``, the member whose (unit) embedding is
+    closest in cosine to the cluster's mean unit embedding; without, the member that
+    covers the most keyword weight (sum of the c-TF-IDF scores of the distinct top
+    keywords it contains; ties go to the shorter title, then the first one).
+
+    Args:
+        labels: Cluster label per text (``-1`` = noise).
+        texts: The titles, same length as ``labels``.
+        top_n: Number of keywords per cluster.
+        embeddings: Optional ``(n, d)`` array aligned with ``texts`` (original or reduced).
+        extra_stop_words: More lemmas to exclude from keywords.
+        analyzer: Optional ``text -> list of tokens`` replacing :func:`lemmatize`.
+
+    Returns:
+        DataFrame with columns ``cluster``, ``size``, ``keywords`` (list of lemmas),
+        ``scores`` (list of floats, same order), ``representative`` (a title) and
+        ``representative_index`` (its position in ``texts``).
+
+    Example:
+        >>> df = label_clusters([0, 0, 1], ["МОСТ", "ОПОРА МОСТА", "ХЛЕБ"], top_n=2)
+        >>> df.loc[df.cluster == 1, "keywords"].item()
+        ['хлеб']
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    lab = _as_labels(labels, "labels")
+    if lab.size and not np.issubdtype(lab.dtype, np.integer):
+        raise ValueError(f"labels: expected integer cluster ids, got dtype {lab.dtype}")
+    if isinstance(texts, str):
+        raise ValueError("texts: expected a sequence of strings, got a single string")
+    texts = list(texts)
+    _check_same_length(lab, "labels", texts, "texts")
+    if len(texts) == 0:
+        raise ValueError("texts: is empty")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ValueError(f"texts: position {i} is {type(t).__name__}, expected a string")
+    if not isinstance(top_n, int | np.integer) or top_n < 1:
+        raise ValueError(f"top_n: expected a positive integer, got {top_n!r}")
+    unit = None
+    if embeddings is not None:
+        emb = _as_matrix(embeddings, "embeddings", min_rows=1)
+        _check_same_length(emb, "embeddings", texts, "texts")
+        unit = _unit_rows(emb.astype(np.float64, copy=False), "embeddings")
+
+    extra = tuple(extra_stop_words)
+    tokenize = analyzer or (lambda t: lemmatize(t, extra_stop_words=extra))
+    vectorizer = CountVectorizer(analyzer=tokenize, lowercase=False)
+    try:
+        counts = vectorizer.fit_transform(texts).tocsr()
+        vocab = vectorizer.get_feature_names_out()
+    except ValueError:  # empty vocabulary: every token was a stop word
+        from scipy import sparse
+
+        counts = sparse.csr_matrix((len(texts), 0))
+        vocab = np.array([], dtype=object)
+
+    classes = np.unique(lab)
+    scores = _c_tf_idf(counts, classes, lab)
+
+    rows = []
+    for ci, c in enumerate(classes):
+        members = np.flatnonzero(lab == c)
+        row_scores = scores[ci]
+        positive = np.flatnonzero(row_scores > 0)
+        # highest score first; ties broken alphabetically for reproducibility
+        top = sorted(positive, key=lambda j: (-row_scores[j], vocab[j]))[:top_n]
+        keywords = [str(vocab[j]) for j in top]
+        kw_scores = [float(row_scores[j]) for j in top]
+        if unit is not None:
+            centroid = unit[members].mean(axis=0)
+            best = members[int(np.argmax(unit[members] @ centroid))]
+        else:
+            sub = counts[members]
+            weight = (sub[:, top] > 0).astype(np.float64) @ np.asarray(kw_scores)
+            n_tokens = np.asarray(sub.sum(axis=1)).ravel()
+            order = np.lexsort((np.arange(len(members)), n_tokens, -np.asarray(weight).ravel()))
+            best = members[order[0]]
+        rows.append(
+            {
+                "cluster": int(c),
+                "size": int(members.size),
+                "keywords": keywords,
+                "scores": kw_scores,
+                "representative": texts[best],
+                "representative_index": int(best),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(rows[0]))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _check_reference(reference: Any, n: int) -> np.ndarray:
+    ref = np.asarray(reference, dtype=object)
+    if ref.ndim != 1:
+        raise ValueError(f"reference: expected a 1-D sequence, got shape {ref.shape}")
+    if len(ref) != n:
+        raise ValueError(f"labels and reference must have the same length, got {n} and {len(ref)}")
+    missing = pd.isna(pd.Series(ref)).to_numpy()
+    if missing.any():
+        raise ValueError(
+            f"reference: missing value at position {int(np.argmax(missing))}; drop those "
+            "points from both labels and reference first"
+        )
+    return ref
+
+
+def _purities(lab: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics.cluster import contingency_matrix
+
+    table = contingency_matrix(pd.factorize(ref, sort=True)[0], lab)  # classes x clusters
+    total = table.sum()
+    return float(table.max(axis=0).sum() / total), float(table.max(axis=1).sum() / total)
+
+
+def agreement(labels: Any, reference: Any, *, noise: str = "cluster") -> dict[str, Any]:
+    """Compare a clustering with reference classes (e.g. IPC sections).
+
+    Metrics: adjusted Rand index and normalised mutual information (scikit-learn,
+    arithmetic normalisation); purity = share of points in their cluster's majority
+    class; inverse purity = share of points in their class's majority cluster.
+
+    Noise (``-1``): with ``noise="cluster"`` (default, the conservative choice) all
+    noise points form one more group, so heavy noise lowers every score; with
+    ``noise="exclude"`` they are dropped before every metric and from the table
+    (which flatters the result: report ``n_noise`` beside it).
+
+    Args:
+        labels: Cluster label per point.
+        reference: Reference class per point (any hashable values, no missing ones).
+        noise: ``"cluster"`` or ``"exclude"``.
+
+    Returns:
+        Dict with ``ari``, ``nmi``, ``purity``, ``inverse_purity`` (floats), ``n``
+        (points scored), ``n_clusters`` (excluding noise), ``n_noise`` (points labelled
+        -1 in the input) and ``contingency`` (``pandas.crosstab``: clusters as rows,
+        reference classes as columns).
+
+    Example:
+        >>> agreement([0, 0, 1, 1], ["A", "A", "B", "B"])["ari"]
+        1.0
+    """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    lab = _as_labels(labels, "labels")
+    ref = _check_reference(reference, len(lab))
+    if noise not in ("cluster", "exclude"):
+        raise ValueError(f"noise: expected 'cluster' or 'exclude', got {noise!r}")
+    is_noise = lab == NOISE
+    n_noise = int(is_noise.sum())
+    if noise == "exclude":
+        lab, ref = lab[~is_noise], ref[~is_noise]
+    if len(lab) == 0:
+        raise ValueError("labels: no points left to score (all are noise or input is empty)")
+    ref_codes = pd.factorize(ref, sort=True)[0]
+    purity, inverse = _purities(lab, ref)
+    contingency = pd.crosstab(
+        pd.Series(lab, name="cluster"), pd.Series(ref, name="reference")
+    )
+    return {
+        "ari": float(adjusted_rand_score(ref_codes, lab)),
+        "nmi": float(normalized_mutual_info_score(ref_codes, lab)),
+        "purity": purity,
+        "inverse_purity": inverse,
+        "n": int(len(lab)),
+        "n_clusters": int(len(set(lab.tolist()) - {NOISE})),
+        "n_noise": n_noise,
+        "contingency": contingency,
+    }
+
+
+def silhouette(
+    X: Any,
+    labels: Any,
+    metric: str = "cosine",
+    *,
+    sample_size: int | None = None,
+    random_state: int = 42,
+) -> float:
+    """Mean silhouette coefficient of a clustering (scikit-learn), noise excluded.
+
+    Points labelled ``-1`` are dropped first (noise is not a cluster). Needs at least
+    two clusters and fewer clusters than points after that.
+
+    Args:
+        X: ``(n_samples, n_features)`` array the distances are measured in.
+        labels: Cluster label per row.
+        metric: Any scikit-learn pairwise metric (default cosine).
+        sample_size: Score a random sample of this many points (large inputs).
+        random_state: Seed of that sample.
+
+    Returns:
+        Silhouette in [-1, 1].
+
+    Example:
+        >>> round(silhouette([[1, 0], [1, 0.1], [0, 1], [0.1, 1]], [0, 0, 1, 1]), 2)
+        0.99
+    """
+    from sklearn.metrics import silhouette_score
+
+    data = _as_matrix(X, "X")
+    lab = _as_labels(labels, "labels")
+    _check_same_length(data, "X", lab, "labels")
+    keep = lab != NOISE
+    data, lab = data[keep], lab[keep]
+    k = len(np.unique(lab))
+    if k < 2 or k >= len(lab):
+        raise ValueError(
+            f"labels: silhouette needs 2 <= clusters < points (noise excluded), got {k} "
+            f"clusters over {len(lab)} points"
+        )
+    if sample_size is not None and sample_size >= len(lab):
+        sample_size = None
+    score = silhouette_score(
+        data, lab, metric=metric, sample_size=sample_size, random_state=random_state
+    )
+    return float(score)
+
+
+def stability(
+    X: Any,
+    *,
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
+    method: str = "kmeans",
+    reduce_method: str | None = None,
+    reduce_kwargs: dict[str, Any] | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """How much a clustering changes with the seed: pairwise ARI across seeds.
+
+    For each seed ``s``: optionally ``Y = reduce(X, method=reduce_method,
+    random_state=s, **reduce_kwargs)`` (pass the embeddings as ``X`` and
+    ``reduce_method="umap"`` to test the whole UMAP + clustering pipeline), then
+    ``cluster(Y, method=method, random_state=s, **params)``. Every pair of runs is
+    compared by adjusted Rand index, noise (``-1``) counted as one group. HDBSCAN and
+    agglomerative clustering ignore the seed, so without ``reduce_method`` they score 1
+    trivially (a warning says so).
+
+    Args:
+        X: Input to cluster (or to reduce first).
+        seeds: At least two seeds.
+        method: Clustering method (see :func:`cluster`).
+        reduce_method: ``None`` (cluster ``X`` directly), ``"umap"`` or ``"pca"``.
+        reduce_kwargs: Extra arguments for :func:`reduce` (e.g. ``n_components=5``).
+        **params: Clustering parameters (see :func:`cluster`).
+
+    Returns:
+        Dict with ``ari_mean``, ``ari_min``, ``ari_max``, ``n_pairs``,
+        ``n_clusters`` (list per seed), ``seeds`` and ``labels`` (seeds x points array).
+
+    Example:
+        >>> import numpy as np
+        >>> noise = 0.05 * np.random.default_rng(0).normal(size=(30, 3))
+        >>> X = np.repeat(np.eye(3), 10, axis=0) + noise
+        >>> stability(X, method="kmeans", n_clusters=3)["ari_min"]
+        1.0
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    seeds = list(seeds)
+    if len(seeds) < 2:
+        raise ValueError(f"seeds: need at least two seeds, got {len(seeds)}")
+    if reduce_method is None and method in _DETERMINISTIC:
+        warnings.warn(
+            f"stability: {method} ignores the seed, so the runs are identical; pass "
+            "reduce_method='umap' to measure the reduce + cluster pipeline",
+            stacklevel=2,
+        )
+    runs = []
+    for s in seeds:
+        Y = X
+        if reduce_method is not None:
+            Y = reduce(X, method=reduce_method, random_state=s, **(reduce_kwargs or {}))
+        runs.append(cluster(Y, method=method, random_state=s, **params))
+    aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
+    return {
+        "ari_mean": float(np.mean(aris)),
+        "ari_min": float(np.min(aris)),
+        "ari_max": float(np.max(aris)),
+        "n_pairs": len(aris),
+        "n_clusters": [int(len(set(r.tolist()) - {NOISE})) for r in runs],
+        "seeds": seeds,
+        "labels": np.vstack(runs),
+    }
+
+
+def shuffled_baseline(
+    labels: Any, reference: Any, *, n: int = 100, seed: int = 0
+) -> dict[str, float]:
+    """Agreement of the clustering with randomly permuted reference labels: chance level.
+
+    The reference is shuffled ``n`` times (class sizes kept), and ARI, NMI and purity are
+    computed against each, noise counted as one group as in :func:`agreement`'s default.
+    ARI is ~0 by construction; NMI and purity are not chance-corrected, so their
+    baseline shows how much of the observed value is free.
+
+    Args:
+        labels: Cluster label per point.
+        reference: Reference class per point.
+        n: Number of shuffles.
+        seed: Seed of the permutations.
+
+    Returns:
+        Dict with ``ari_mean``, ``ari_sd``, ``nmi_mean``, ``nmi_sd``, ``purity_mean``,
+        ``purity_sd`` and ``n``.
+
+    Example:
+        >>> out = shuffled_baseline([0] * 5 + [1] * 5, list("AAAAABBBBB"), n=20)
+        >>> out["ari_mean"] < 0.2
+        True
+    """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    lab = _as_labels(labels, "labels")
+    ref = _check_reference(reference, len(lab))
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n: expected a positive integer, got {n!r}")
+    codes = pd.factorize(ref, sort=True)[0]
+    rng = np.random.default_rng(seed)
+    ari, nmi, pur = [], [], []
+    for _ in range(n):
+        perm = rng.permutation(codes)
+        ari.append(adjusted_rand_score(perm, lab))
+        nmi.append(normalized_mutual_info_score(perm, lab))
+        pur.append(_purities(lab, perm)[0])
+    sd = functools.partial(np.std, ddof=1) if n > 1 else (lambda _x: 0.0)
+    return {
+        "ari_mean": float(np.mean(ari)),
+        "ari_sd": float(sd(ari)),
+        "nmi_mean": float(np.mean(nmi)),
+        "nmi_sd": float(sd(nmi)),
+        "purity_mean": float(np.mean(pur)),
+        "purity_sd": float(sd(pur)),
+        "n": int(n),
+    }
