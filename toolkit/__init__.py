@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "bootstrap_ci": "toolkit.metrics",
     "paired_test": "toolkit.metrics",
     "bm25_scores": "toolkit.lexical",
+    "compare_systems": "toolkit.evaluate",
     "finetune": "toolkit.training",
     "reduce": "toolkit.clustering",
     "cluster": "toolkit.clustering",
