@@ -139,3 +139,16 @@ def test_folder_fingerprint_is_recorded_and_invalidated(tiny_bert_dir, tmp_path,
     with torch.no_grad():
         next(fresh.parameters()).add_(1.0)
     assert model_fingerprint(fresh) != first
+
+
+def test_saved_default_model_reloads_through_load_model(tmp_path):
+    model = load_model("default", device="cpu")
+    texts = ["роботы для доставки товаров", "СПОСОБ ХРАНЕНИЯ ДАННЫХ"]
+    model.save(str(tmp_path / "use"))
+    again = load_model(tmp_path / "use", device="cpu")
+    np.testing.assert_allclose(
+        again.encode(texts, convert_to_numpy=True),
+        model.encode(texts, convert_to_numpy=True),
+        atol=1e-6,
+    )
+    assert model_fingerprint(again) == model_fingerprint(model)

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+from safetensors import SafetensorError
 from sentence_transformers import SentenceTransformer
 
 from toolkit._config import cache_dir
@@ -91,7 +92,8 @@ def load_model(
         The loaded ``SentenceTransformer``.
 
     Raises:
-        ModelNotAvailable: the model is neither local nor reachable.
+        ModelNotAvailable: the model is neither local nor reachable, or a local folder
+            cannot be loaded (the message names the folder and the underlying error).
     """
     if spec is None or str(spec) == "default":
         spec = os.environ.get(DEFAULT_MODEL_ENV) or "default"
@@ -108,7 +110,17 @@ def load_model(
                 f"{path} is not a model folder: expected a sentence-transformers folder "
                 "(modules.json) or a transformers folder (config.json)"
             )
-        model = SentenceTransformer(str(path), device=device)
+        try:
+            model = SentenceTransformer(
+                str(path), device=device, trust_remote_code=_uses_own_modules(path)
+            )
+        except (OSError, ValueError, KeyError, RuntimeError, ImportError, SafetensorError) as exc:
+            # A damaged folder (bad JSON, missing or truncated weights, mismatched shapes):
+            # name the folder instead of surfacing a deep library traceback.
+            message = " ".join(str(exc).split())[:500]
+            raise ModelNotAvailable(
+                f"{path}: cannot load the model folder ({type(exc).__name__}: {message})"
+            ) from exc
         object.__setattr__(model, "_toolkit_folder_key", _folder_key(path))
         return model
     if not _HUB_ID.match(spec):
@@ -116,6 +128,23 @@ def load_model(
             f"model folder {spec!r} does not exist (and it is not a hub id like 'org/name')"
         )
     return _load_from_hub(spec, device=device, revision=revision)
+
+
+def _uses_own_modules(folder: Path) -> bool:
+    """True when every non-sentence-transformers module of the folder is one of ours.
+
+    sentence-transformers >= 6 imports module classes from outside its own package only
+    with ``trust_remote_code=True``. For classes of this installed ``toolkit`` package
+    (e.g. a saved fine-tuned USE model) that is safe: nothing is fetched or executed from
+    the folder. Any other foreign class keeps the library's default refusal.
+    """
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+    except (OSError, ValueError):
+        return False
+    types = [m.get("type", "") for m in modules]
+    foreign = [t for t in types if not t.startswith("sentence_transformers")]
+    return bool(foreign) and all(t.startswith("toolkit.") for t in foreign)
 
 
 def _load_from_hub(
