@@ -7,6 +7,9 @@ PYTHON     ?= python3
 #   make setup TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 STAMP      := $(VENV)/.toolkit-installed
+# Embedding/model cache of the make targets: inside the checkout, so a fresh clone (and CI)
+# starts from an empty cache and `rm -rf .cache` resets it. Override to share one.
+export TOOLKIT_CACHE_DIR ?= $(CURDIR)/.cache/toolkit
 
 .PHONY: setup report test lint unit nb lab bench clean-cache
 

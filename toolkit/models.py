@@ -10,11 +10,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -194,10 +196,11 @@ def model_fingerprint(model: SentenceTransformer) -> str:
 
     It covers every module's class and configuration (which includes pooling,
     normalisation and lower-casing switches), ``max_seq_length``, the tokenizer
-    definition and a hash of every weight tensor, so it changes when the weights change
-    (e.g. after one fine-tuning step) and is identical for the same model loaded twice or
-    from two paths. The name or path is deliberately not part of it: the same weights
-    give the same vectors wherever they live.
+    definition, the torch / transformers / sentence-transformers versions, the source
+    of any toolkit module in the model, and a hash of every weight tensor, so it changes
+    when the weights or the code change (e.g. after one fine-tuning step) and is
+    identical for the same model loaded twice or from two paths. The name or path is
+    deliberately not part of it: the same weights give the same vectors wherever they live.
 
     Hashing all weights costs about 1.5 s per GB here; the result is memoised on the model
     and recomputed only when a parameter tensor was modified in place (torch's
@@ -278,6 +281,9 @@ def _describe(model: SentenceTransformer) -> dict:
     modules = []
     for module in model:
         entry = {"class": f"{type(module).__module__}.{type(module).__name__}"}
+        source = _source_hash(type(module).__module__)
+        if source:
+            entry["source"] = source
         get_config = getattr(module, "get_config_dict", None)
         if callable(get_config):
             entry["config"] = get_config()
@@ -295,7 +301,31 @@ def _describe(model: SentenceTransformer) -> dict:
         "modules": modules,
         "max_seq_length": getattr(model, "max_seq_length", None),
         "similarity": getattr(model, "similarity_fn_name", None),
+        # the numbers a forward pass gives depend on the code too, not only the weights
+        "libraries": _library_versions(),
     }
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
+    import sentence_transformers
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "sentence-transformers": sentence_transformers.__version__,
+    }
+
+
+@functools.cache
+def _source_hash(module_name: str) -> str | None:
+    """Hash of a toolkit module's source, so a code change invalidates cached vectors."""
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if not module_name.startswith("toolkit.") or not path:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def model_label(model: SentenceTransformer) -> str:
