@@ -3,9 +3,8 @@
 import tomllib
 
 import yaml
-from packaging.requirements import Requirement
-
 from conftest import REPO
+from packaging.requirements import Requirement
 
 
 def _normalise(spec: str) -> str:
