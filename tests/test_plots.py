@@ -635,6 +635,9 @@ def test_size_and_title_applied_everywhere():
 def test_public_exports():
     assert sorted(plots.__all__) == sorted(
         [
+            "plot_cluster_contingency",
+            "plot_cluster_keywords",
+            "plot_cluster_map",
             "plot_embedding_map",
             "plot_loss_curve",
             "plot_lr_schedule",
