@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -74,6 +75,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
         raise ValueError("data validate needs at least one FILE")
     report, ok = data.validate_files(args.files)
     print(report)
+    if not ok:
+        # The report above lists every problem; stderr gets the first one as one line.
+        lines = report.splitlines()
+        failed = [i for i, line in enumerate(lines) if line.endswith(": ERROR")]
+        first = lines[failed[0] + 1].strip() if failed and failed[0] + 1 < len(lines) else ""
+        more = f" (and {len(failed) - 1} more; see the report)" if len(failed) > 1 else ""
+        print(f"error: {first or 'data validation failed'}{more}", file=sys.stderr)
     return 0 if ok else 1
 
 
@@ -91,13 +99,32 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``error:`` line, like every user error."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``error: <message> (see '<prog> --help')`` to stderr and exit with status 2."""
+        print(f"error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(2)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m toolkit", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="top-3 titles for the model card's queries")
     p.add_argument("--model", default=None, help="model id, folder or builtin name")
-    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--top", type=_positive_int, default=3)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("cache", help="embedding cache")
@@ -135,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (
-        DataError, ModelNotAvailable, ReportError, FileNotFoundError, ValueError, TypeError
+        DataError, ModelNotAvailable, ReportError, OSError, ValueError, TypeError
     ) as exc:
         message = " ".join(str(exc).split())
         print(f"error: {message}", file=sys.stderr)

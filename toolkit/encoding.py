@@ -96,8 +96,9 @@ class EmbeddingCache:
                 self.root.mkdir(parents=True, exist_ok=True)
             return _open(path)
         except sqlite3.OperationalError as exc:
-            if not path.exists() or _is_readable_db(path):
-                # e.g. a read-only or full folder: nothing is damaged, we just cannot use it.
+            if not path.exists() or _is_readable_db(path) or not os.access(self.root, os.W_OK):
+                # e.g. a read-only or full folder: nothing is damaged, we just cannot use it
+                # (a WAL database in a read-only folder cannot even be read: no -shm file).
                 warnings.warn(
                     f"embedding cache {path} is not usable ({exc}); encoding without cache",
                     CacheWarning,
@@ -118,16 +119,25 @@ class EmbeddingCache:
     def _recover(self, path: Path, exc: Exception, *, create: bool) -> sqlite3.Connection | None:
         """Move a damaged cache file aside and, when writing, start a fresh one."""
         aside = path.with_suffix(f".corrupt-{time.time_ns()}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                side = Path(str(path) + suffix)
+                if side.exists():
+                    os.replace(side, Path(str(aside) + suffix))
+        except OSError as move_exc:
+            warnings.warn(
+                f"embedding cache {path} cannot be opened ({exc}) nor moved aside ({move_exc}); "
+                "encoding without cache",
+                CacheWarning,
+                stacklevel=4,
+            )
+            return None
         warnings.warn(
             f"embedding cache {path} is damaged ({exc}); moved to {aside.name} and rebuilding",
             CacheWarning,
             stacklevel=4,
         )
         try:
-            for suffix in ("", "-wal", "-shm"):
-                side = Path(str(path) + suffix)
-                if side.exists():
-                    os.replace(side, Path(str(aside) + suffix))
             return _open(path) if create else None
         except (sqlite3.DatabaseError, OSError):
             return None

@@ -1,0 +1,470 @@
+"""Bad-input catalogue: every user mistake we know of, what it raises and what the message names.
+
+One table (``CASES``) drives the tests. Each case is an input that a researcher could plausibly
+pass by mistake, the exception type it must raise and a fragment of the message that names the
+place (file / row / column, argument, position). Many cases also have a unit test next to the
+module they belong to; this module is the one place that lists them all, and
+docs/RELIABILITY.md renders the same table (``test_docs_list_every_case`` keeps them in step).
+
+CLI cases run ``toolkit.__main__.main(argv)`` in-process and check the contract of the command
+line: a non-zero exit, exactly one line on stderr, starting with ``error:``, with the fragment,
+and no traceback. A few of them are re-run as a real ``python -m toolkit`` subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "RELIABILITY.md"
+PAIRS_OK = "query,title\nроботы доставки,РОБОТ ДЛЯ ДОСТАВКИ\nшифрование,СПОСОБ ШИФРОВАНИЯ\n"
+
+
+class Ctx:
+    """What a case needs: a temp folder to write files into and the tiny model (lazily)."""
+
+    def __init__(self, tmp_path: Path, tiny_dir: Path) -> None:
+        self.tmp = tmp_path
+        self.tiny_dir = tiny_dir
+
+    def file(self, name: str, content: str | bytes) -> Path:
+        path = self.tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    @property
+    def model(self):
+        return _tiny_model(self.tiny_dir)
+
+    def broken_model(self, how: str) -> Path:
+        """A copy of the tiny model folder damaged in one way."""
+        folder = self.tmp / f"model-{how}"
+        shutil.copytree(self.tiny_dir, folder)
+        if how == "weights":
+            (folder / "model.safetensors").write_bytes(b"not a safetensors file")
+        elif how == "no-weights":
+            (folder / "model.safetensors").unlink()
+        elif how == "modules-json":
+            (folder / "modules.json").write_text("{", encoding="utf-8")
+        return folder
+
+
+_MODELS: dict[Path, Any] = {}
+
+
+def _tiny_model(folder: Path):
+    if folder not in _MODELS:
+        from toolkit.models import load_model
+
+        _MODELS[folder] = load_model(folder, device="cpu")
+    return _MODELS[folder]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One catalogue row.
+
+    ``call`` gets a :class:`Ctx`; for API cases it performs the bad call, for CLI cases it
+    returns the argv list. ``exc`` is the exception type (for the CLI: ``SystemExit``, read as
+    "non-zero exit with one ``error:`` line"); ``fragment`` is a literal piece of the message.
+    """
+
+    id: str
+    area: str
+    given: str  # the bad input in words (rendered in docs/RELIABILITY.md)
+    call: Callable[[Ctx], Any]
+    exc: type[BaseException]
+    fragment: str
+    env: tuple[tuple[str, str], ...] = ()
+
+
+def _data():
+    from toolkit import data
+
+    return data
+
+
+def _metrics():
+    from toolkit import metrics
+
+    return metrics
+
+
+def _training():
+    from toolkit import training
+
+    return training
+
+
+def _clustering():
+    from toolkit import clustering
+
+    return clustering
+
+
+def _DataError():
+    return _data().DataError
+
+
+def _eye_scores():
+    return np.eye(2, dtype=np.float32)
+
+
+QRELS = {"q1": {"d1": 1}, "q2": {"d2": 1}}
+IDS = {"query_ids": ["q1", "q2"], "doc_ids": ["d1", "d2"]}
+
+
+class _Lazy:
+    """Exception types resolved at test time, so collecting this module imports nothing heavy."""
+
+    def __init__(self, resolve: Callable[[], type[BaseException]], name: str) -> None:
+        self.resolve, self.__name__ = resolve, name
+
+
+DataError = _Lazy(_DataError, "DataError")
+ModelNotAvailable = _Lazy(
+    lambda: __import__("toolkit.models", fromlist=["x"]).ModelNotAvailable, "ModelNotAvailable"
+)
+
+# fmt: off
+CASES: list[Case] = [
+    # ---- toolkit.data loaders -------------------------------------------------------------
+    Case("pairs-missing-file", "data", "load_pairs on a path that does not exist",
+         lambda c: _data().load_pairs(c.tmp / "nope.csv"), DataError, "nope.csv: file not found"),
+    Case("pairs-folder", "data", "load_pairs on a folder",
+         lambda c: _data().load_pairs(c.tmp), DataError, "is a folder; expected a data file"),
+    Case("pairs-empty-file", "data", "empty pairs.csv",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "")), DataError,
+         "pairs.csv: file is empty"),
+    Case("pairs-header-only", "data", "pairs.csv with a header and no rows",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "query,title\n")), DataError,
+         "pairs.csv: header only"),
+    Case("pairs-missing-column", "data", "pairs.csv with columns query,name",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "query,name\nа,б\n")), DataError,
+         "missing required column(s) 'title'; columns found: query, name"),
+    Case("pairs-empty-cell", "data", "pairs.csv whose row 3 has an empty title",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "query,title\nа,Т\nб,\n")), DataError,
+         "pairs.csv, row 3, column 'title': empty cell"),
+    Case("pairs-blank-row", "data", "pairs.csv with a blank line between rows",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "query,title\nа,Т\n\nб,Д\n")),
+         DataError, "pairs.csv, row 3: blank row"),
+    Case("pairs-not-utf8", "data", "pairs.csv in cp1251",
+         lambda c: _data().load_pairs(
+             c.file("pairs.csv", "query,title\nа,Т\nб,Д\n".encode("cp1251"))),
+         DataError, "pairs.csv, row 2: not UTF-8 text"),
+    Case("pairs-broken-quote", "data", "pairs.csv with an unclosed quote",
+         lambda c: _data().load_pairs(c.file("pairs.csv", 'query,title\n"а,Т\n')), DataError,
+         "pairs.csv: cannot parse as CSV"),
+    Case("pairs-ragged-row", "data", "pairs.csv whose line 3 has a third field",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "query,title\nа,Т\nб,Д,лишнее\n")),
+         DataError, "line 3"),
+    Case("pairs-bad-jsonl", "data", "pairs.jsonl whose line 2 is not JSON",
+         lambda c: _data().load_pairs(
+             c.file("pairs.jsonl", '{"query": "а", "title": "Т"}\n{"query": \n')),
+         DataError, "pairs.jsonl, line 2"),
+    Case("pairs-unknown-extension", "data", "pairs.xlsx",
+         lambda c: _data().load_pairs(c.file("pairs.xlsx", "query,title\nа,Т\n")), DataError,
+         "unknown file extension '.xlsx'"),
+    Case("pairs-not-a-path", "data", "load_pairs([('а', 'Т')]) (a list instead of a file)",
+         lambda c: _data().load_pairs([("а", "Т")]), DataError,
+         "expected a file path, a pandas.DataFrame or a datasets.Dataset; got list"),
+    Case("pairs-nan-title", "data", "DataFrame whose 2nd title is NaN",
+         lambda c: _data().load_pairs(pd.DataFrame({"query": ["а", "б"], "title": ["Т", np.nan]})),
+         DataError, "row 3 (iloc[1]), column 'title': missing value"),
+    Case("qrels-negative-grade", "data", "qrels.csv with relevance -1 on row 2",
+         lambda c: _data().load_qrels(
+             c.file("qrels.csv", "query_id,doc_id,relevance\nq1,d1,-1\n")),
+         DataError, "qrels.csv, row 2, column 'relevance': negative relevance -1"),
+    Case("qrels-float-grade", "data", "qrels.csv with relevance 0.5",
+         lambda c: _data().load_qrels(
+             c.file("qrels.csv", "query_id,doc_id,relevance\nq1,d1,0.5\n")),
+         DataError, "column 'relevance'"),
+    Case("qrels-trec-short-line", "data", "qrels.trec whose line 2 has three fields",
+         lambda c: _data().load_qrels(c.file("qrels.trec", "q1 0 d1 1\nq2 0 d2\n")), DataError,
+         "qrels.trec, line 2"),
+    Case("set-unknown-doc", "data", "qrels naming a doc id that is not in the corpus",
+         lambda c: _data().load_retrieval_set(
+             corpus=c.file("corpus.csv", "doc_id,title\nd1,Т\n"),
+             queries=c.file("queries.csv", "query_id,text\nq1,а\n"),
+             qrels=c.file("qrels.csv", "query_id,doc_id,relevance\nq1,d9,1\n")),
+         DataError, "row 2, column 'doc_id': unknown document id 'd9'"),
+    Case("rospatent-no-title", "data", "Rospatent JSON whose hit 1 lacks biblio.ru.title",
+         lambda c: _data().load_rospatent_json(
+             c.file("hits.json", '{"hits": [{"id": "RU1", "biblio": {"ru": {}}}]}')),
+         DataError, "hits.json"),
+    Case("split-unknown", "data", "RetrievalSet.split('nosuch')",
+         lambda c: _data().demo().split("nosuch"), DataError, "no split 'nosuch'"),
+    Case("random-splits-sum", "data", "with_random_splits({'a': 0.5, 'b': 0.2})",
+         lambda c: _data().demo().with_random_splits({"a": 0.5, "b": 0.2}), DataError,
+         "fractions: must sum to 1"),
+    # ---- encode ------------------------------------------------------------------------------
+    Case("encode-one-string", "encode", "encode(model, 'one text') (a string, not a list)",
+         lambda c: __import__("toolkit").encode(c.model, "one text", cache=False), TypeError,
+         "wrap one text in a list"),
+    Case("encode-none-item", "encode", "encode(model, ['ok', None])",
+         lambda c: __import__("toolkit").encode(c.model, ["ok", None], cache=False), TypeError,
+         "texts[1] must be a str, got NoneType"),
+    Case("encode-batch-size", "encode", "encode(..., batch_size=0)",
+         lambda c: __import__("toolkit").encode(c.model, ["ok"], batch_size=0, cache=False),
+         ValueError, "batch_size must be a positive integer, got 0"),
+    # ---- load_model --------------------------------------------------------------------------
+    Case("model-missing-folder", "load_model", "load_model('/nonexistent/model')",
+         lambda c: __import__("toolkit").load_model(str(c.tmp / "nope" / "model")),
+         ModelNotAvailable, "does not exist"),
+    Case("model-not-a-model-folder", "load_model", "load_model(<empty folder>)",
+         lambda c: __import__("toolkit").load_model(c.tmp), ModelNotAvailable,
+         "is not a model folder: expected a sentence-transformers folder"),
+    Case("model-corrupt-weights", "load_model", "model folder whose model.safetensors is garbage",
+         lambda c: __import__("toolkit").load_model(c.broken_model("weights"), device="cpu"),
+         ModelNotAvailable, "model-weights: cannot load the model folder (SafetensorError"),
+    Case("model-missing-weights", "load_model", "model folder without its weights file",
+         lambda c: __import__("toolkit").load_model(c.broken_model("no-weights"), device="cpu"),
+         ModelNotAvailable, "model-no-weights: cannot load the model folder (OSError"),
+    Case("model-bad-modules-json", "load_model", "model folder whose modules.json is not JSON",
+         lambda c: __import__("toolkit").load_model(c.broken_model("modules-json"), device="cpu"),
+         ModelNotAvailable, "model-modules-json: cannot load the model folder"),
+    Case("model-offline-hub-id", "load_model", "uncached hub id with HF_HUB_OFFLINE=1",
+         lambda c: __import__("toolkit").load_model("nope-org/nope-model"), ModelNotAvailable,
+         "'nope-org/nope-model' is not in the local Hugging Face cache",
+         env=(("HF_HUB_OFFLINE", "1"),)),
+    # ---- metrics -----------------------------------------------------------------------------
+    Case("metrics-1d-scores", "metrics", "retrieval_metrics with a 1-D score vector",
+         lambda c: _metrics().retrieval_metrics(np.ones(2), QRELS, **IDS), ValueError,
+         "scores must be 2-D"),
+    Case("metrics-shape-mismatch", "metrics", "2x2 scores with 3 doc_ids",
+         lambda c: _metrics().retrieval_metrics(
+             _eye_scores(), QRELS, query_ids=["q1", "q2"], doc_ids=["d1", "d2", "d3"]),
+         ValueError, "scores"),
+    Case("metrics-nan-score", "metrics", "a NaN in the score matrix",
+         lambda c: _metrics().retrieval_metrics(
+             np.array([[1.0, np.nan], [0.0, 1.0]]), QRELS, **IDS), ValueError, "NaN"),
+    Case("metrics-duplicate-ids", "metrics", "query_ids ['q1', 'q1']",
+         lambda c: _metrics().retrieval_metrics(
+             _eye_scores(), QRELS, query_ids=["q1", "q1"], doc_ids=["d1", "d2"]),
+         ValueError, "query_ids"),
+    Case("metrics-bad-k", "metrics", "ks=[10, 0]",
+         lambda c: _metrics().retrieval_metrics(_eye_scores(), QRELS, ks=[10, 0], **IDS),
+         ValueError, "ks[1] = 0"),
+    Case("metrics-bad-gains", "metrics", "gains='log'",
+         lambda c: _metrics().retrieval_metrics(_eye_scores(), QRELS, gains="log", **IDS),
+         ValueError, "gains must be 'linear' or 'exponential', got 'log'"),
+    Case("metrics-nan-grade", "metrics", "qrels grade NaN",
+         lambda c: _metrics().retrieval_metrics(
+             _eye_scores(), {"q1": {"d1": float("nan")}}, **IDS), ValueError,
+         "qrels['q1']['d1'] = nan"),
+    Case("metrics-zero-embedding", "metrics", "an all-zero document embedding (cosine)",
+         lambda c: _metrics().retrieval_metrics_from_embeddings(
+             np.eye(2), np.array([[1.0, 0.0], [0.0, 0.0]]), QRELS, **IDS), ValueError,
+         "doc_emb row 1 is all zeros"),
+    Case("metrics-dim-mismatch", "metrics", "query and doc embeddings of different width",
+         lambda c: _metrics().retrieval_metrics_from_embeddings(
+             np.eye(2), np.eye(2, 3), QRELS, **IDS), ValueError,
+         "query_emb dim 2 != doc_emb dim 3"),
+    Case("bootstrap-empty", "metrics", "bootstrap_ci([])",
+         lambda c: _metrics().bootstrap_ci([]), ValueError, "is empty"),
+    Case("bootstrap-nan", "metrics", "bootstrap_ci([0.5, nan])",
+         lambda c: _metrics().bootstrap_ci([0.5, float("nan")]), ValueError, "values"),
+    Case("bootstrap-confidence", "metrics", "bootstrap_ci(..., confidence=1.5)",
+         lambda c: _metrics().bootstrap_ci([0.1, 0.2], confidence=1.5), ValueError,
+         "confidence must be in (0, 1), got 1.5"),
+    Case("paired-length", "metrics", "paired_test with 3 and 2 values",
+         lambda c: _metrics().paired_test([0.1, 0.2, 0.3], [0.1, 0.2]), ValueError,
+         "a has 3 values but b has 2; the test is paired"),
+    Case("paired-resamples", "metrics", "paired_test(..., n_resamples=0)",
+         lambda c: _metrics().paired_test([0.1, 0.2], [0.2, 0.1], n_resamples=0), ValueError,
+         "n_resamples must be >= 1, got 0"),
+    # ---- training ----------------------------------------------------------------------------
+    Case("recipe-lr", "training", "Recipe(name='x', learning_rate=0)",
+         lambda c: _training().Recipe(name="x", learning_rate=0), ValueError,
+         "Recipe 'x': learning_rate=0, expected a positive number"),
+    Case("recipe-batch-size", "training", "Recipe(..., batch_size=0)",
+         lambda c: _training().Recipe(name="x", learning_rate=1e-5, batch_size=0), ValueError,
+         "batch_size=0, expected an int >= 1"),
+    Case("recipe-scheduler", "training", "Recipe(..., scheduler='warmuplinear') in trainer mode",
+         lambda c: _training().Recipe(name="x", learning_rate=1e-5, scheduler="warmuplinear"),
+         ValueError, "scheduler='warmuplinear', expected one of"),
+    Case("finetune-empty-title", "training", "finetune pairs whose 2nd title is ''",
+         lambda c: _training().finetune(c.model, [("а", "Т"), ("б", "")]), ValueError,
+         "train_pairs[1]: expected a (query, title) tuple of two non-empty strings"),
+    Case("finetune-no-pairs", "training", "finetune(model, [])",
+         lambda c: _training().finetune(c.model, []), ValueError, "train_pairs: no pairs"),
+    Case("finetune-string", "training", "finetune(model, 'pairs.csv') (a path string)",
+         lambda c: _training().finetune(c.model, "pairs.csv"), TypeError,
+         "train_pairs: expected a list of (query, title) tuples"),
+    Case("finetune-frame-columns", "training", "finetune on a DataFrame without 'title'",
+         lambda c: _training().finetune(c.model, pd.DataFrame({"query": ["а"], "doc": ["Т"]})),
+         ValueError, "DataFrame lacks column(s) ['title']"),
+    # ---- clustering --------------------------------------------------------------------------
+    Case("reduce-method", "clustering", "reduce(X, method='tsne')",
+         lambda c: _clustering().reduce(np.eye(5), method="tsne"), ValueError,
+         "method: expected 'umap' or 'pca', got 'tsne'"),
+    Case("reduce-nan", "clustering", "reduce on embeddings with a NaN",
+         lambda c: _clustering().reduce(np.where(np.eye(6) == 1, np.nan, 0.5), method="pca"),
+         ValueError, "embeddings"),
+    Case("reduce-1d", "clustering", "reduce on a 1-D array",
+         lambda c: _clustering().reduce(np.ones(5), method="pca"), ValueError, "embeddings"),
+    Case("cluster-too-many", "clustering", "cluster(X of 4 rows, method='kmeans', n_clusters=9)",
+         lambda c: _clustering().cluster(np.eye(4), method="kmeans", n_clusters=9), ValueError,
+         "n_clusters: 9 is more than the 4 rows of X"),
+    Case("cluster-method", "clustering", "cluster(X, method='dbscan2')",
+         lambda c: _clustering().cluster(np.eye(4), method="dbscan2"), ValueError, "method"),
+    Case("agreement-length", "clustering", "agreement with 3 labels and 2 references",
+         lambda c: _clustering().agreement([0, 1, 1], ["A", "B"]), ValueError,
+         "labels and reference must have the same length, got 3 and 2"),
+    Case("agreement-noise", "clustering", "agreement(..., noise='drop')",
+         lambda c: _clustering().agreement([0, 1], ["A", "B"], noise="drop"), ValueError,
+         "noise: expected 'cluster' or 'exclude', got 'drop'"),
+    # ---- lexical -----------------------------------------------------------------------------
+    Case("bm25-empty-docs", "lexical", "bm25_scores(['q'], [])",
+         lambda c: __import__("toolkit").bm25_scores(["запрос"], []), ValueError,
+         "docs is empty"),
+    Case("bm25-non-string", "lexical", "bm25_scores(['q'], ['ok', 3])",
+         lambda c: __import__("toolkit").bm25_scores(["запрос"], ["ok", 3]), TypeError,
+         "docs[1] must be a string"),
+    # ---- command line (one `error:` line on stderr, non-zero exit, no traceback) -------------
+    Case("cli-validate-missing", "cli", "data validate missing.csv",
+         lambda c: ["data", "validate", str(c.tmp / "missing.csv")], SystemExit,
+         "missing.csv: file not found"),
+    Case("cli-validate-broken-csv", "cli", "data validate broken.csv (unclosed quote)",
+         lambda c: ["data", "validate", str(c.file("broken.csv", 'query,title\n"а,Т\n'))],
+         SystemExit, "broken.csv: cannot parse as CSV"),
+    Case("cli-validate-no-files", "cli", "data validate (no FILE)",
+         lambda c: ["data", "validate"], SystemExit, "data validate needs at least one FILE"),
+    Case("cli-evaluate-missing-model", "cli", "evaluate --model /nonexistent",
+         lambda c: ["evaluate", "--model", "/nonexistent"], SystemExit,
+         "model folder '/nonexistent' does not exist"),
+    Case("cli-demo-offline-hub-id", "cli", "demo --model nope/x with HF_HUB_OFFLINE=1",
+         lambda c: ["demo", "--model", "nope/x"], SystemExit,
+         "'nope/x' is not in the local Hugging Face cache", env=(("HF_HUB_OFFLINE", "1"),)),
+    Case("cli-demo-corrupt-model", "cli", "demo --model <folder with garbage weights>",
+         lambda c: ["demo", "--model", str(c.broken_model("weights"))], SystemExit,
+         "cannot load the model folder"),
+    Case("cli-evaluate-bad-data", "cli", "evaluate --data bad.csv (empty title on row 3)",
+         lambda c: ["evaluate", "--data", str(c.file("bad.csv", "query,title\nа,Т\nб,\n"))],
+         SystemExit, "bad.csv, row 3, column 'title': empty cell"),
+    Case("cli-evaluate-unknown-split", "cli", "evaluate --split nosuch",
+         lambda c: ["evaluate", "--split", "nosuch"], SystemExit, "no split 'nosuch'"),
+    Case("cli-evaluate-baseline-none", "cli", "evaluate --baseline none --baseline bm25",
+         lambda c: ["evaluate", "--baseline", "none", "--baseline", "bm25",
+                    "--model", str(c.tiny_dir), "--data", str(c.file("p.csv", PAIRS_OK))],
+         SystemExit, "--baseline none cannot be combined"),
+    Case("cli-evaluate-out-is-folder", "cli", "evaluate --out <an existing folder>",
+         lambda c: ["evaluate", "--model", str(c.tiny_dir), "--baseline", "bm25",
+                    "--data", str(c.file("p.csv", PAIRS_OK)), "--out", str(c.tmp)],
+         SystemExit, "Is a directory"),
+    Case("cli-demo-top-zero", "cli", "demo --top 0",
+         lambda c: ["demo", "--top", "0"], SystemExit,
+         "argument --top: expected an integer >= 1, got '0'"),
+    Case("cli-unknown-command", "cli", "python -m toolkit frobnicate",
+         lambda c: ["frobnicate"], SystemExit, "invalid choice: 'frobnicate'"),
+    Case("cli-report-missing-notebook", "cli", "report missing.ipynb",
+         lambda c: ["report", "--out", str(c.tmp / "r"), str(c.tmp / "missing.ipynb")],
+         SystemExit, "no such notebook"),
+]
+# fmt: on
+
+# The CLI cases that are also run as a real subprocess (cheap ones: no model is loaded).
+SUBPROCESS_CASES = {"cli-validate-missing", "cli-evaluate-missing-model", "cli-demo-top-zero"}
+
+
+def _resolve(exc):
+    return exc.resolve() if isinstance(exc, _Lazy) else exc
+
+
+@pytest.fixture()
+def ctx(tmp_path, tiny_bert_dir):
+    return Ctx(tmp_path, tiny_bert_dir)
+
+
+_PROGRESS = re.compile(r"\d+%\|")  # tqdm bars (e.g. transformers' "Loading weights") are not errors
+
+
+def _check_cli_stderr(err: str, fragment: str) -> None:
+    lines = [ln for ln in err.splitlines() if ln.strip() and not _PROGRESS.search(ln)]
+    assert "Traceback" not in err, err
+    assert len(lines) == 1, f"expected one stderr line, got:\n{err}"
+    assert lines[0].startswith("error: "), lines[0]
+    assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, ctx: Ctx, capsys, monkeypatch):
+    for key, value in case.env:
+        monkeypatch.setenv(key, value)
+    if case.area == "cli":
+        from toolkit.__main__ import main
+
+        argv = case.call(ctx)
+        capsys.readouterr()
+        try:
+            rc = main(argv)
+        except SystemExit as exit_:  # argparse usage errors
+            rc = exit_.code
+        err = capsys.readouterr().err
+        assert rc not in (0, None), f"exit status {rc}"
+        _check_cli_stderr(err, case.fragment)
+        return
+    with pytest.raises(_resolve(case.exc)) as info:
+        case.call(ctx)
+    assert case.fragment in str(info.value), f"{case.fragment!r} not in {str(info.value)!r}"
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.id in SUBPROCESS_CASES], ids=sorted(SUBPROCESS_CASES)
+)
+def test_cli_subprocess_prints_one_error_line(case: Case, ctx: Ctx):
+    env = dict(os.environ, **dict(case.env), HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit", *case.call(ctx)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0, proc.stdout
+    _check_cli_stderr(proc.stderr, case.fragment)
+
+
+def test_catalogue_is_big_and_ids_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(CASES) >= 30
+    assert {c.area for c in CASES} >= {
+        "data", "encode", "load_model", "metrics", "training", "clustering", "cli"
+    }
+
+
+def _doc_table() -> str:
+    """The markdown table of docs/RELIABILITY.md, rendered from CASES."""
+    rows = ["| id | area | input | raises | message contains |", "|---|---|---|---|---|"]
+    for c in CASES:
+        exc = "exit ≠ 0, one `error:` line" if c.area == "cli" else c.exc.__name__
+        frag = c.fragment.replace("|", "\\|")
+        rows.append(f"| {c.id} | {c.area} | {c.given} | {exc} | `{frag}` |")
+    return "\n".join(rows)
+
+
+def test_docs_list_every_case():
+    text = DOC.read_text(encoding="utf-8")
+    missing = [c.id for c in CASES if not re.search(rf"^\| {re.escape(c.id)} \|", text, re.M)]
+    assert not missing, (
+        f"docs/RELIABILITY.md lacks {missing}; regenerate the table with "
+        "`python -c 'import tests.test_bad_inputs as t; print(t._doc_table())'`"
+    )
