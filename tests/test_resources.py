@@ -1,10 +1,11 @@
 """Resource limits: peak memory of the two big jobs stays under documented bounds.
 
-Each job runs in a fresh child process that reports its own peak resident set size
-(``getrusage(RUSAGE_SELF).ru_maxrss``) before and after the job, so the numbers do not depend
-on what pytest loaded before. The bounds are set from measurements on the project's 2-core
-machine (Linux, torch 2.13 CPU, numbers in docs/RELIABILITY.md) with margin; they are
-pass/fail limits on memory, not on time (times are printed only).
+Each job runs in a fresh child process that reports its own peak resident set size (``VmHWM``
+from ``/proc/self/status``) before and after the job, so the numbers do not depend on what
+pytest loaded before (``ru_maxrss`` would: Linux carries the parent's peak over ``exec``).
+The bounds are set from measurements on the project's 2-core machine (Linux, torch 2.13 CPU,
+numbers in docs/RELIABILITY.md) with margin; they are pass/fail limits on memory, not on
+time (times are printed only).
 
 * ``encode`` of 200,000 short distinct texts with the default model (USE-m3, 512-d),
   ``cache=False``: the output alone is 200k x 512 x 4 B = 390 MiB. Measured:
@@ -35,11 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 
 ENCODE_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np, torch
 torch.set_num_threads(int(sys.argv[2]))
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+def peak():  # VmHWM: this process image's own peak (ru_maxrss would carry pytest's over exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
 import toolkit
 n = int(sys.argv[1])
 texts = [f"патент {i}: способ и устройство для обработки данных номер {i % 1013}" for i in range(n)]
@@ -55,10 +58,12 @@ print(json.dumps({"before": before, "after": peak(), "seconds": seconds, "n": n}
 """
 
 METRICS_CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
 from toolkit.metrics import retrieval_metrics_from_embeddings
 n_q, n_d, dim = int(sys.argv[1]), int(sys.argv[2]), 512
 rng = np.random.default_rng(0)
