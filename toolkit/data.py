@@ -1597,6 +1597,21 @@ def _is_rospatent_path(src: Any) -> bool:
     return _looks_like_rospatent(whole)
 
 
+def _read_json_document(blob: _Blob, expect: str) -> Any:
+    """Parse a whole-file JSON document; empty or invalid files raise with the line."""
+    text = _decode(blob, "line")
+    if not text.strip():
+        raise _empty(blob, expect)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{blob.name}, line {exc.lineno}: invalid JSON ({exc.msg})",
+            source=blob.name,
+            row=exc.lineno,
+        ) from None
+
+
 def _splits_from(src: Any, known: Mapping[str, str]) -> tuple[dict[str, list[str]], str]:
     """Read ``{name: [query ids]}`` from a mapping or a JSON file; check ids with places."""
     if isinstance(src, Mapping):
@@ -1607,17 +1622,7 @@ def _splits_from(src: Any, known: Mapping[str, str]) -> tuple[dict[str, list[str
             raise DataError(
                 f"{blob.name}: splits must be a .json file {{name: [query ids]}}", source=blob.name
             )
-        text = _decode(blob, "line")
-        if not text.strip():
-            raise _empty(blob, "a JSON object {name: [query ids]}")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{blob.name}, line {exc.lineno}: invalid JSON ({exc.msg})",
-                source=blob.name,
-                row=exc.lineno,
-            ) from None
+        data = _read_json_document(blob, "a JSON object {name: [query ids]}")
         name = blob.name
         if not isinstance(data, dict):
             raise DataError(
@@ -1798,17 +1803,7 @@ def load_rospatent_json(
                 f".json (a saved Rospatent search response)",
                 source=blob.name,
             )
-        text = _decode(blob, "line")
-        if not text.strip():
-            raise _empty(blob, 'a JSON list of hits or {"hits": [...]}')
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{blob.name}, line {exc.lineno}: invalid JSON ({exc.msg})",
-                source=blob.name,
-                row=exc.lineno,
-            ) from None
+        data = _read_json_document(blob, 'a JSON list of hits or {"hits": [...]}')
         name = blob.name
     if isinstance(data, dict):
         if not isinstance(data.get("hits"), list):
