@@ -56,6 +56,10 @@ def _sanitizer():
     return sanitize
 
 
+class _Stdout(str):
+    """Marks collected stdout text, so consecutive stream chunks can be joined."""
+
+
 def _text_outputs(nb_path: Path) -> list[tuple[str, list[str]]]:
     """Per code cell: (first source line, [sanitized stdout / text/plain outputs])."""
     sanitize = _sanitizer()
@@ -67,7 +71,12 @@ def _text_outputs(nb_path: Path) -> list[tuple[str, list[str]]]:
         texts = []
         for out in cell.get("outputs", []):
             if out["output_type"] == "stream" and out.get("name") == "stdout":
-                texts.append("".join(out["text"]))
+                chunk = "".join(out["text"])
+                # the kernel may split one print over several stream messages: join them
+                if texts and isinstance(texts[-1], _Stdout):
+                    texts[-1] = _Stdout(texts[-1] + chunk)
+                else:
+                    texts.append(_Stdout(chunk))
             elif out["output_type"] in ("execute_result", "display_data"):
                 plain = out.get("data", {}).get("text/plain")
                 if plain is not None:
@@ -77,7 +86,7 @@ def _text_outputs(nb_path: Path) -> list[tuple[str, list[str]]]:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             continue  # papermill's cell; the committed notebooks have none
         source = "".join(cell["source"]).strip().splitlines()
-        cells.append((source[0] if source else "", [sanitize(t) for t in texts]))
+        cells.append((source[0] if source else "", [sanitize(str(t)) for t in texts]))
     return cells
 
 
