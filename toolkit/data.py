@@ -1411,17 +1411,23 @@ def load_pairs(
     return _finish(b.build(), tab.name, b.doc_where, dedupe)
 
 
-def _corpus_builder(tab: _Table) -> tuple[_Builder, Callable[[str], str | None]]:
-    _require_columns(tab, ["doc_id", "title"], _CORPUS_EXPECT)
-    data = {c: tab.df[c].tolist() for c in tab.df.columns}
-    extra = [c for c in tab.df.columns if c not in ("doc_id", "title")]
+def _extra_fields(tab: _Table, reserved: tuple[str, ...], kind: str) -> list[str]:
+    """The table's columns beyond ``reserved``; each must be a usable field name."""
+    extra = [c for c in tab.df.columns if c not in reserved]
     for c in extra:
         if not isinstance(c, str) or not c.strip() or c == "id":
             raise DataError(
-                f"{tab.name}: column name {c!r} cannot be a document field",
+                f"{tab.name}: column name {c!r} cannot be {kind}",
                 source=tab.name,
                 column=str(c),
             )
+    return extra
+
+
+def _corpus_builder(tab: _Table) -> tuple[_Builder, Callable[[str], str | None]]:
+    _require_columns(tab, ["doc_id", "title"], _CORPUS_EXPECT)
+    data = {c: tab.df[c].tolist() for c in tab.df.columns}
+    extra = _extra_fields(tab, ("doc_id", "title"), "a document field")
     b = _Builder(tab)
     for i in range(len(tab.df)):
         did = tab.ident(i, "doc_id", data["doc_id"][i])
@@ -1464,14 +1470,7 @@ def load_corpus(
 def _queries_builder(tab: _Table) -> _Builder:
     _require_columns(tab, ["query_id", "text"], _QUERIES_EXPECT)
     data = {c: tab.df[c].tolist() for c in tab.df.columns}
-    extra = [c for c in tab.df.columns if c not in ("query_id", "text", "split")]
-    for c in extra:
-        if not isinstance(c, str) or not c.strip() or c == "id":
-            raise DataError(
-                f"{tab.name}: column name {c!r} cannot be a query field",
-                source=tab.name,
-                column=str(c),
-            )
+    extra = _extra_fields(tab, ("query_id", "text", "split"), "a query field")
     b = _Builder(tab)
     for i in range(len(tab.df)):
         qid = tab.ident(i, "query_id", data["query_id"][i])
