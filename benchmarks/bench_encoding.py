@@ -22,6 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# sbert_large_nlu_ru's dimensions, defined once for all benchmarks (run from benchmarks/)
+from bench_training import LARGE as SBERT_LARGE_DIMS
+
 
 def _titles(n: int) -> list[str]:
     from toolkit.data import demo
@@ -39,14 +42,7 @@ def _build_bert_large(folder: Path) -> None:
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=120138,
-        hidden_size=1024,
-        num_hidden_layers=24,
-        num_attention_heads=16,
-        intermediate_size=4096,
-        max_position_embeddings=512,
-    )
+    config = BertConfig(**SBERT_LARGE_DIMS)
     hf = folder / "hf"
     BertModel(config).save_pretrained(hf)
     # a word-level tokenizer over the demo vocabulary stands in for the real one
