@@ -14,7 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from toolkit._numerics import pin_numba_target
+
 __version__ = "0.1.0"
+
+# Before umap-learn / pynndescent compile anything: numba code for the portable x86-64
+# target, so UMAP layouts and clusters do not change with the CPU (see toolkit/_numerics.py).
+pin_numba_target()
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
