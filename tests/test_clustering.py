@@ -257,7 +257,10 @@ def test_pca_pre_reduction_switches_on_above_threshold(monkeypatch):
     tc.reduce(X, cache=False, pca_above=10, pca_components=5)
     assert seen["shape"] == (40, 5) and seen["metric"] == "euclidean" and seen["n_jobs"] == 1
     tc.reduce(X, cache=False, pca_above=None, n_neighbors=100)
-    assert seen["shape"] == (40, 60) and seen["metric"] == "cosine"
+    # without PCA, below 4,096 points UMAP gets the portable cosine distance matrix and the
+    # exactly solved spectral initialisation (toolkit.clustering._portable_distances)
+    assert seen["shape"] == (40, 40) and seen["metric"] == "precomputed"
+    assert seen["disconnection_distance"] == 2.0 and seen["init"].shape == (40, 2)
     assert seen["n_neighbors"] == 39  # clamped to n - 1
 
 

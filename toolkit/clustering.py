@@ -67,7 +67,7 @@ NOISE = -1
 # switches from exact neighbours to NN-descent, whose cost grows with dimensionality.
 PCA_ABOVE = 4096
 PCA_COMPONENTS = 50
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: exact neighbours from our own float32-rounded distances
 
 # --------------------------------------------------------------------------- stop words
 
@@ -280,6 +280,76 @@ def _save_cached(path: Path, arr: np.ndarray) -> None:
             os.unlink(tmp)
 
 
+# Below this many points umap-learn ranks exact neighbours from a full distance matrix (its
+# ``_small_data`` path); above it, NN-descent (numba-compiled, so pinned with the rest).
+_UMAP_EXACT_BELOW = 4096
+# umap-learn's own disconnection distances for the metrics we precompute (umap_.py).
+_PORTABLE_METRICS = {"cosine": 2.0, "euclidean": np.inf}
+
+
+def _portable_distances(U: np.ndarray, params: dict[str, Any]) -> tuple[np.ndarray, dict]:
+    """The distance matrix umap-learn would compute, made independent of the BLAS kernel.
+
+    umap-learn computes it with scikit-learn on float32 input, i.e. a BLAS matrix product
+    whose last bits depend on the kernel OpenBLAS picks for the CPU (``OPENBLAS_CORETYPE``):
+    on the demo's TF-IDF vectors, with many near-equal distances, that alone changed which
+    neighbours were chosen and so the layout. Here the distances are computed in float64 and
+    rounded to float32, which absorbs kernel differences (~1e-16) except in the rare case of
+    a value sitting on a float32 rounding boundary; umap-learn then ranks them as before
+    (``metric="precomputed"``, same disconnection distance as the metric's).
+    """
+    from sklearn.metrics import pairwise_distances
+
+    metric = params["metric"]
+    D = pairwise_distances(np.asarray(U, dtype=np.float64), metric=metric)
+    if metric == "cosine":
+        np.clip(D, 0.0, 2.0, out=D)
+    np.fill_diagonal(D, 0.0)
+    params = dict(params, metric="precomputed", disconnection_distance=_PORTABLE_METRICS[metric])
+    return D.astype(np.float32), params
+
+
+def _portable_spectral_init(
+    D: np.ndarray, params: dict[str, Any], n_components: int, random_state: int | None
+) -> np.ndarray | None:
+    """umap-learn's spectral initialisation, solved exactly so the BLAS kernel cannot move it.
+
+    umap-learn finds the smallest eigenvectors of the graph's normalised Laplacian with ARPACK
+    at tolerance 1e-4: the answer depends on the rounding along ARPACK's iterations, hence on
+    the BLAS kernel, and with close eigenvalues (the demo's TF-IDF vectors) the layouts under
+    two OpenBLAS kernels differed. A dense symmetric eigensolver (LAPACK) is exact to ~1e-15
+    instead; signs are fixed (largest entry positive) and the result is scaled and jittered
+    as umap-learn does (max |coordinate| 10, N(0, 1e-4) noise), then passed as ``init``.
+    The graph is umap-learn's own fuzzy simplicial set of the same distances (umap-learn
+    rebuilds the identical graph in ``fit``). Returns ``None`` (keep umap-learn's own
+    initialisation) for a graph in several pieces, which it lays out component by component.
+    """
+    import scipy.linalg
+    import scipy.sparse.csgraph
+    from umap.umap_ import fuzzy_simplicial_set
+
+    rng = np.random.RandomState(random_state)
+    dist = np.where(D >= params["disconnection_distance"], np.inf, D)
+    graph = fuzzy_simplicial_set(
+        dist,
+        params["n_neighbors"],
+        rng,
+        "precomputed",
+        set_op_mix_ratio=params.get("set_op_mix_ratio", 1.0),
+        local_connectivity=params.get("local_connectivity", 1.0),
+    )[0]
+    if scipy.sparse.csgraph.connected_components(graph)[0] > 1:
+        return None
+    inv_sqrt_deg = 1.0 / np.sqrt(np.asarray(graph.sum(axis=0)).ravel())
+    L = np.eye(graph.shape[0]) - inv_sqrt_deg[:, None] * graph.toarray() * inv_sqrt_deg[None, :]
+    _, vectors = scipy.linalg.eigh(L, subset_by_index=[0, n_components])
+    layout = vectors[:, 1:]  # the first eigenvector is sqrt(degree), constant information
+    peak = np.abs(layout).argmax(axis=0)
+    layout = layout * np.sign(layout[peak, np.arange(layout.shape[1])])
+    layout = (layout * (10.0 / np.abs(layout).max())).astype(np.float32)
+    return layout + rng.normal(scale=0.0001, size=layout.shape).astype(np.float32)
+
+
 def reduce(
     embeddings: Any,
     *,
@@ -305,6 +375,14 @@ def reduce(
       the result is reproducible, **but umap-learn then runs single-threaded**
       (``n_jobs=1``); ``random_state=None`` uses all cores, is not reproducible and
       is not cached. The first UMAP call in a process costs ~25 s of numba JIT.
+    * Portable results: ``import toolkit`` pins numba to the ``generic`` CPU target
+      (``toolkit/_numerics.py``), and below 4,096 points (umap-learn's exact-neighbour path),
+      without PCA pre-reduction and with the cosine or euclidean metric, the toolkit computes
+      the distance matrix (float64,
+      rounded to float32) and the spectral initialisation (a dense eigensolver instead of
+      ARPACK at tolerance 1e-4) itself, so neither the CPU nor the BLAS kernel changes the
+      coordinates. Above 4,096 points PCA and umap-learn's ARPACK initialisation still use
+      BLAS, so last-bit differences between machines remain possible there.
     * PCA pre-reduction: with more than ``pca_above`` points (default 4096) and more
       than ``pca_components`` (default 50) columns, the unit rows are first projected
       by PCA to ``pca_components`` dimensions, and UMAP then uses the *euclidean*
@@ -373,7 +451,10 @@ def reduce(
         if method == "umap":
             import umap
 
+            from toolkit._numerics import numba_target
+
             versions["umap"] = umap.__version__
+            versions["numba target"] = numba_target()  # coordinates depend on it
         path = _cache_path(
             {
                 "v": _CACHE_VERSION,
@@ -407,8 +488,16 @@ def reduce(
             params["n_jobs"] = 1  # what umap-learn forces anyway under a seed; say so, no warning
         if pre_pca:
             U = PCA(n_components=pca_components, random_state=random_state).fit_transform(U)
+        if not pre_pca and n < _UMAP_EXACT_BELOW and params["metric"] in _PORTABLE_METRICS:
+            U, params = _portable_distances(U, params)
+            if "init" not in params:
+                init = _portable_spectral_init(U, params, n_components, random_state)
+                if init is not None:
+                    params["init"] = init
         model = umap.UMAP(n_components=n_components, random_state=random_state, **params)
-        coords = model.fit_transform(U)
+        with warnings.catch_warnings():  # reduce never offers inverse_transform
+            warnings.filterwarnings("ignore", message="using precomputed metric")
+            coords = model.fit_transform(U)
     coords = np.asarray(coords, dtype=np.float32)
     if path is not None:
         _save_cached(path, coords)
@@ -807,8 +896,9 @@ def stability(
         **params: Clustering parameters (see :func:`cluster`).
 
     Returns:
-        Dict with ``ari_mean``, ``ari_min``, ``ari_max``, ``n_pairs``,
-        ``n_clusters`` (list per seed), ``seeds`` and ``labels`` (seeds x points array).
+        Dict with ``ari_mean``, ``ari_sd``, ``ari_min``, ``ari_max``, ``aris`` (every
+        pair's ARI), ``n_pairs``, ``n_clusters`` (list per seed), ``seeds`` and ``labels``
+        (seeds x points array).
 
     Example:
         >>> import numpy as np
@@ -837,6 +927,8 @@ def stability(
     aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(runs, 2)]
     return {
         "ari_mean": float(np.mean(aris)),
+        "ari_sd": float(np.std(aris, ddof=1)) if len(aris) > 1 else 0.0,
+        "aris": [float(a) for a in aris],
         "ari_min": float(np.min(aris)),
         "ari_max": float(np.max(aris)),
         "n_pairs": len(aris),
@@ -895,3 +987,99 @@ def shuffled_baseline(
         "purity_sd": float(sd(pur)),
         "n": int(n),
     }
+
+
+# --------------------------------------------------------------------------- over seeds
+
+
+def seed_table(
+    labels_by_seed: Any,
+    references: dict[str, Any],
+    *,
+    seeds: Sequence[int] | None = None,
+    n_shuffles: int = 0,
+    shuffle_seed: int = 0,
+) -> pd.DataFrame:
+    """One row per seed's clustering: its size, noise and agreement with each reference.
+
+    The unit of a finding about a seeded pipeline (UMAP + HDBSCAN, k-means) is the
+    distribution over seeds, not one run: feed this the ``labels`` of :func:`stability`
+    and summarise the columns with :func:`seed_summary`.
+
+    Args:
+        labels_by_seed: ``(n_seeds, n_points)`` labels, e.g. ``stability(...)["labels"]``.
+        references: ``{name: class per point}`` (e.g. IPC section, topic).
+        seeds: Row index (default ``0 .. n_seeds-1``).
+        n_shuffles: With ``> 0``, also the shuffled-reference chance level of ARI, NMI and
+            purity for each run (:func:`shuffled_baseline`, ``n=n_shuffles``).
+        shuffle_seed: Seed of those shuffles.
+
+    Returns:
+        DataFrame indexed by ``seed`` with ``clusters``, ``noise`` (points), ``noise share``
+        and per reference ``{name} ari|nmi|purity|inverse_purity`` (noise as one group),
+        plus ``{name} chance ari|nmi|purity`` with ``n_shuffles``.
+
+    Example:
+        >>> seed_table([[0, 0, 1, 1], [0, 1, 1, -1]], {"ipc": list("AABB")})["clusters"].tolist()
+        [2, 2]
+    """
+    runs = np.atleast_2d(np.asarray(labels_by_seed))
+    index = list(range(len(runs))) if seeds is None else list(seeds)
+    if len(index) != len(runs):
+        raise ValueError(f"seeds: expected {len(runs)} seeds, one per row, got {len(index)}")
+    rows = []
+    for lab in runs:
+        lab = _as_labels(lab, "labels_by_seed")
+        row: dict[str, float] = {
+            "clusters": len(set(lab.tolist()) - {NOISE}),
+            "noise": int((lab == NOISE).sum()),
+            "noise share": float(np.mean(lab == NOISE)),
+        }
+        for name, ref in references.items():
+            a = agreement(lab, ref)
+            row |= {f"{name} {m}": a[m] for m in ("ari", "nmi", "purity", "inverse_purity")}
+            if n_shuffles:
+                ch = shuffled_baseline(lab, ref, n=n_shuffles, seed=shuffle_seed)
+                row |= {f"{name} chance {m}": ch[f"{m}_mean"] for m in ("ari", "nmi", "purity")}
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.Index(index, name="seed"))
+
+
+def seed_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, standard deviation, minimum and maximum of every column over the seeds.
+
+    Args:
+        table: One row per seed (e.g. :func:`seed_table`).
+
+    Returns:
+        DataFrame with one row per column of ``table`` and columns ``mean``, ``sd``
+        (ddof=1; 0 for one seed), ``min``, ``max``, ``n_seeds``.
+    """
+    if len(table) == 0:
+        raise ValueError("table: no seeds to summarise")
+    num = table.select_dtypes("number").astype(float)
+    return pd.DataFrame(
+        {
+            "mean": num.mean(),
+            "sd": num.std(ddof=1).fillna(0.0) if len(num) > 1 else 0.0 * num.mean(),
+            "min": num.min(),
+            "max": num.max(),
+            "n_seeds": len(num),
+        }
+    )
+
+
+def perturb(X: Any, relative: float, *, seed: int = 0) -> np.ndarray:
+    """``X`` with independent Gaussian noise of ``relative`` times each entry's size.
+
+    A robustness check: vectors from another machine (torch's pre-AVX2 kernels, another
+    BLAS, another batch composition) differ from ours by ~1e-7 relative; a finding that
+    changes under ``perturb(X, 1e-6)`` is not one to print. ``relative=0`` returns ``X``.
+    """
+    arr = np.asarray(X)
+    if not np.isfinite(relative) or relative < 0:
+        raise ValueError(f"relative: expected a finite number >= 0, got {relative!r}")
+    if relative == 0:
+        return arr
+    noise = np.random.default_rng(seed).standard_normal(arr.shape)
+    return (arr * (1.0 + relative * noise)).astype(arr.dtype, copy=False)
