@@ -28,68 +28,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _nb_outputs import text_outputs
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-SANITIZE = REPO / "notebooks" / "sanitize.cfg"
 RUN_TIMEOUT_S = 1500
 
 
-# ---- notebooks ------------------------------------------------------------------------------
-def _sanitizer():
-    from nbval.plugin import get_sanitize_patterns
-
-    patterns = get_sanitize_patterns(SANITIZE.read_text(encoding="utf-8"))
-
-    def sanitize(text: str) -> str:
-        for regex, replace in patterns:
-            text = re.sub(regex, replace, text)
-        return text
-
-    return sanitize
-
-
-class _Stdout(str):
-    """Marks collected stdout text, so consecutive stream chunks can be joined."""
-
-
-def _text_outputs(nb_path: Path) -> list[tuple[str, list[str]]]:
-    """Per code cell: (first source line, [sanitized stdout / text/plain outputs])."""
-    sanitize = _sanitizer()
-    nb = json.loads(nb_path.read_text(encoding="utf-8"))
-    cells = []
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        texts = []
-        for out in cell.get("outputs", []):
-            if out["output_type"] == "stream" and out.get("name") == "stdout":
-                chunk = "".join(out["text"])
-                # the kernel may split one print over several stream messages: join them
-                if texts and isinstance(texts[-1], _Stdout):
-                    texts[-1] = _Stdout(texts[-1] + chunk)
-                else:
-                    texts.append(_Stdout(chunk))
-            elif out["output_type"] in ("execute_result", "display_data"):
-                plain = out.get("data", {}).get("text/plain")
-                if plain is not None:
-                    texts.append("".join(plain))
-            elif out["output_type"] == "error":
-                texts.append(f"ERROR {out['ename']}: {out['evalue']}")
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            continue  # papermill's cell; the committed notebooks have none
-        source = "".join(cell["source"]).strip().splitlines()
-        cells.append((source[0] if source else "", [sanitize(str(t)) for t in texts]))
-    return cells
-
-
+# ---- notebooks ----------------------------------------------------------------------------------
 EXPENSIVE = {"02_finetuning_reproduction", "03_patent_clusters"}
 
 
@@ -158,11 +110,11 @@ def test_notebook_text_outputs_repeat(two_runs, notebook):
     outs, logs, codes = two_runs
     executed = [out / notebook.name for out in outs if (out / notebook.name).is_file()]
     assert executed, f"{notebook.name} was not executed:\n" + "\n".join(x[-2000:] for x in logs)
-    fresh = _text_outputs(executed[0])
+    fresh = text_outputs(executed[0])
     if len(executed) == 2:
-        other, what = _text_outputs(executed[1]), "a second fresh run"
+        other, what = text_outputs(executed[1]), "a second fresh run"
     else:
-        other, what = _text_outputs(notebook), "the committed outputs"
+        other, what = text_outputs(notebook), "the committed outputs"
     assert len(fresh) == len(other), f"{len(fresh)} vs {len(other)} code cells ({what})"
     for i, ((src, out_a), (_, out_b)) in enumerate(zip(fresh, other, strict=True)):
         assert out_a == out_b, f"code cell {i + 1} ({src!r}) differs from {what}"
