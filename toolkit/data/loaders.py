@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,14 @@ from toolkit.data.tables import (
     _require_columns,
     _Table,
 )
-from toolkit.data.types import DataError, RetrievalSet, _finish, _nowhere
+from toolkit.data.types import (
+    DataError,
+    RetrievalSet,
+    _check_splits,
+    _finish,
+    _nowhere,
+    _unknown_judged_id,
+)
 
 __all__ = [
     "load",
@@ -387,35 +394,14 @@ def _splits_from(src: Any, known: Mapping[str, str]) -> tuple[dict[str, list[str
                 f"{name}: expected a JSON object {{name: [query ids]}}, got {type(data).__name__}",
                 source=name,
             )
-    owner: dict[str, str] = {}
-    out: dict[str, list[str]] = {}
-    for split, ids in data.items():
-        if isinstance(ids, str) or not isinstance(ids, list | tuple):
-            raise DataError(
-                f"{name}, split {split!r}: expected a list of query ids, got {type(ids).__name__}",
-                source=name,
-                column=str(split),
-            )
-        for n, qid in enumerate(ids, start=1):
-            if not isinstance(qid, str) or qid not in known:
-                raise DataError(
-                    f"{name}, split {split!r}, item {n}: unknown query id {qid!r} "
-                    f"(not in the queries)",
-                    source=name,
-                    row=n,
-                    column=str(split),
-                )
-            if qid in owner:
-                raise DataError(
-                    f"{name}, split {split!r}, item {n}: query id {qid!r} is in "
-                    f"two splits: {owner[qid]!r} and {split!r}",
-                    source=name,
-                    row=n,
-                    column=str(split),
-                )
-            owner[qid] = split
-        out[str(split)] = list(ids)
-    return out, name
+    data = {str(split): ids for split, ids in data.items()}
+    kept, problems = _check_splits(data, known, known_label="the queries", lists_only=True)
+    for _rule, split, n, problem in problems[:1]:
+        item = "" if n is None else f", item {n}"
+        raise DataError(
+            f"{name}, split {split!r}{item}: {problem}", source=name, row=n, column=split
+        )
+    return kept, name
 
 
 def load_retrieval_set(
@@ -463,29 +449,27 @@ def load_retrieval_set(
     # qrels, checked against both with file positions
     if isinstance(qrels, Mapping):
         judged = {q: dict(d) for q, d in qrels.items()}
-        for q, d in judged.items():
-            if q not in q_set.queries:
-                raise DataError(
-                    f"qrels: unknown query id {q!r} (not in {q_name})",
-                    source="qrels",
-                    column="query_id",
-                )
-            for did in d:
-                if did not in c_set.corpus:
-                    raise DataError(
-                        f"qrels[{q!r}]: unknown document id {did!r} (not in {c_name})",
-                        source="qrels",
-                        column="doc_id",
-                    )
+        checks: Iterable[tuple[str, str | None]] = [
+            pair for q, d in judged.items() for pair in [(q, None), *((q, did) for did in d)]
+        ]
+
+        def fail(q: str, did: str | None, column: str, what: str) -> DataError:
+            where = "qrels" if column == "query_id" else f"qrels[{q!r}]"
+            return DataError(f"{where}: {what}", source="qrels", column=column)
     else:
         r_tab = _qrels_table(qrels, None)
         rb = _qrels_builder(r_tab)
-        for (q, did), i in rb.qrel_rows.items():
-            if q not in q_set.queries:
-                raise r_tab.error(i, "query_id", f"unknown query id {q!r} (not in {q_name})")
-            if did not in c_set.corpus:
-                raise r_tab.error(i, "doc_id", f"unknown document id {did!r} (not in {c_name})")
-        judged = rb.qrels
+        judged, checks = rb.qrels, rb.qrel_rows  # (query, doc) -> row, in file order
+
+        def fail(q: str, did: str | None, column: str, what: str) -> DataError:
+            return r_tab.error(rb.qrel_rows[(q, did)], column, what)
+
+    for q, did in checks:
+        column = _unknown_judged_id(q, did, q_set.queries, c_set.corpus)
+        if column == "query_id":
+            raise fail(q, did, column, f"unknown query id {q!r} (not in {q_name})")
+        if column == "doc_id":
+            raise fail(q, did, column, f"unknown document id {did!r} (not in {c_name})")
     # splits
     split_map: Mapping[str, Any] = q_set.splits
     if splits is not None:

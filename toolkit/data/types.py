@@ -12,7 +12,7 @@ import math
 import numbers
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -126,6 +126,79 @@ def _title_key(title: str) -> str:
     return " ".join(title.split()).casefold()
 
 
+def _unknown_judged_id(
+    qid: Any, did: Any, queries: Container[Any], corpus: Container[Any]
+) -> str | None:
+    """The rule for ids in qrels, in one place: the column whose id is unknown, else None.
+
+    ``did=None`` checks the query id alone. :class:`RetrievalSet` and
+    :func:`~toolkit.data.load_retrieval_set` (which names the file row) both ask here.
+    """
+    if qid not in queries:
+        return "query_id"
+    if did is not None and did not in corpus:
+        return "doc_id"
+    return None
+
+
+def _check_splits(
+    splits: Mapping[Any, Any],
+    known: Container[Any],
+    *,
+    known_label: str,
+    lists_only: bool = False,
+) -> tuple[dict[str, list[str]], list[tuple[str, Any, int | None, str]]]:
+    """The split rules, in one place, for :class:`RetrievalSet` and the splits loader.
+
+    A split name is non-empty text; its query ids come as a list (``lists_only``: a list or
+    tuple, what a JSON file holds; otherwise any iterable but a string); every id is a known
+    query id, listed once, and in no other split.
+
+    Args:
+        splits: ``{name: [query ids]}``.
+        known: The query ids.
+        known_label: How a message names the queries, e.g. ``"the queries"``.
+        lists_only: Accept only lists and tuples of ids.
+
+    Returns:
+        ``(kept, problems)``: ``kept`` is ``{name: [valid ids in the given order]}``;
+        ``problems`` lists ``(rule, split name, item, message)`` in order, where ``rule`` is
+        ``"name"``, ``"type"``, ``"unknown"``, ``"twice"`` or ``"two splits"`` and ``item`` the
+        1-based position of the id in its split (``None`` for the split itself); the caller
+        adds where the splits came from.
+    """
+    kept: dict[str, list[str]] = {}
+    problems: list[tuple[str, Any, int | None, str]] = []
+    owner: dict[str, str] = {}
+    for name, ids in splits.items():
+        if not isinstance(name, str) or not name.strip():
+            problems.append(("name", name, None, f"split name {name!r} is not non-empty text"))
+            continue
+        if (
+            isinstance(ids, str)
+            or not isinstance(ids, Iterable)
+            or (lists_only and not isinstance(ids, list | tuple))
+        ):
+            what = f"expected a list of query ids, got {type(ids).__name__}"
+            problems.append(("type", name, None, what))
+            continue
+        seen: list[str] = []
+        for n, qid in enumerate(ids, start=1):
+            if not isinstance(qid, str) or qid not in known:
+                what = f"unknown query id {qid!r} (not in {known_label})"
+                problems.append(("unknown", name, n, what))
+            elif owner.get(qid) == name:
+                problems.append(("twice", name, n, f"query id {qid!r} is listed twice"))
+            elif qid in owner:
+                what = f"query id {qid!r} is in two splits: {owner[qid]!r} and {name!r}"
+                problems.append(("two splits", name, n, what))
+            else:
+                seen.append(qid)
+                owner[qid] = name
+        kept[name] = seen
+    return kept, problems
+
+
 def _normalize_parts(
     queries: Any,
     corpus: Any,
@@ -173,7 +246,7 @@ def _normalize_parts(
         )
     else:
         for qid, judged in qrels.items():
-            if qid not in q_order:
+            if _unknown_judged_id(qid, None, q_order, c_order):
                 errors.append(f"qrels[{qid!r}]: unknown query id (not in queries)")
                 continue
             if not isinstance(judged, Mapping):
@@ -184,7 +257,7 @@ def _normalize_parts(
                 continue
             inner: dict[str, int] = {}
             for did, grade in judged.items():
-                if did not in c_order:
+                if _unknown_judged_id(qid, did, q_order, c_order):
                     errors.append(f"qrels[{qid!r}][{did!r}]: unknown document id (not in corpus)")
                 elif not _is_int(grade) or int(grade) < 0:
                     errors.append(f"qrels[{qid!r}][{did!r}]: expected {_GRADE_HINT}, got {grade!r}")
@@ -196,33 +269,20 @@ def _normalize_parts(
 
     # splits: each split's ids in query order; a query in at most one split.
     s: dict[str, tuple[str, ...]] = {}
-    owner: dict[str, str] = {}
     if not isinstance(splits, Mapping):
         errors.append(
             f"splits: expected a mapping {{name: [query ids]}}, got {type(splits).__name__}"
         )
     else:
-        for name, ids in splits.items():
-            if not isinstance(name, str) or not name.strip():
-                errors.append(f"splits: split name {name!r} is not non-empty text")
-                continue
-            if isinstance(ids, str) or not isinstance(ids, Iterable):
-                errors.append(
-                    f"splits[{name!r}]: expected a list of query ids, got {type(ids).__name__}"
-                )
-                continue
-            seen: set[str] = set()
-            for qid in ids:
-                if not isinstance(qid, str) or qid not in q_order:
-                    errors.append(f"splits[{name!r}]: unknown query id {qid!r} (not in queries)")
-                elif qid in seen:
-                    errors.append(f"splits[{name!r}]: query id {qid!r} is listed twice")
-                elif qid in owner:
-                    errors.append(f"query id {qid!r} is in two splits: {owner[qid]!r} and {name!r}")
-                else:
-                    seen.add(qid)
-                    owner[qid] = name
-            s[name] = tuple(sorted(seen, key=q_order.__getitem__))
+        kept, problems = _check_splits(splits, q_order, known_label="queries")
+        for rule, name, _item, problem in problems:
+            if rule == "name":
+                errors.append(f"splits: {problem}")
+            elif rule == "two splits":
+                errors.append(problem)
+            else:
+                errors.append(f"splits[{name!r}]: {problem}")
+        s = {name: tuple(sorted(ids, key=q_order.__getitem__)) for name, ids in kept.items()}
 
     def fields_map(label: str, mapping: Any, order: dict[str, int]) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = {}
