@@ -95,8 +95,8 @@ class _Builder:
                 i, column, f"{label} {key!r} already has {column} {old!r} ({first}); got {value!r}"
             )
 
-    def add_query(self, i: int, qid: str, text: str) -> None:
-        self._once("query", qid, self.queries, text, i, "query", "query id")
+    def add_query(self, i: int, qid: str, text: str, column: str = "query") -> None:
+        self._once("query", qid, self.queries, text, i, column, "query id")
 
     def add_doc(self, i: int, did: str, title: str, column: str = "title") -> None:
         self._once("doc", did, self.corpus, title, i, column, "document id")
@@ -318,7 +318,7 @@ def _queries_builder(tab: _Table) -> _Builder:
     b = _Builder(tab)
     for i in range(len(tab.df)):
         qid = tab.ident(i, "query_id", data["query_id"][i])
-        b.add_query(i, qid, tab.text(i, "text", data["text"][i]))
+        b.add_query(i, qid, tab.text(i, "text", data["text"][i]), column="text")
         if "split" in data:
             b.set_split(i, qid, tab.field(i, "split", data["split"][i]))
         for c in extra:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from toolkit.data.types import (
     _GRADE_HINT,
+    _PRINTABLE,
     DataError,
     _id_problem,
     _ipc_problem,
@@ -89,7 +90,7 @@ class _Table:
     # Each cell reader starts with a fast path for the common valid value; the slow path
     # finds and words the problem.
     def text(self, i: int, column: str, value: Any) -> str:
-        if type(value) is str and value and not value.isspace():
+        if type(value) is str and _PRINTABLE.search(value):
             return value
         problem = _text_problem(value)
         if problem:

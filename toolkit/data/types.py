@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 import warnings
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Mapping
@@ -100,6 +101,16 @@ def _id_problem(value: Any) -> str | None:
     return None
 
 
+# A text (title or query) needs at least one printable character: one that is neither
+# whitespace nor a control character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F), so
+# "\x00\x01" is rejected like "   ". Control characters inside otherwise printable text (a tab,
+# a newline in a quoted CSV cell, a stray U+0001) are accepted and kept verbatim, as every text
+# is: tokenizers treat them as spaces or drop them, and refusing a whole export for one such
+# byte would hurt more than it protects. Invisible format characters (Cf, e.g. U+200B) are not
+# control characters and count as printable here.
+_PRINTABLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]")
+
+
 def _text_problem(value: Any) -> str | None:
     if _is_missing(value):
         return "missing value (NaN/null); expected non-empty text"
@@ -109,6 +120,11 @@ def _text_problem(value: Any) -> str | None:
         return "empty text; expected non-empty text"
     if not value.strip():
         return f"whitespace-only text {value!r}; expected non-empty text"
+    if not _PRINTABLE.search(value):
+        return (
+            f"control characters only {value!r}; expected text with at least one printable "
+            f"character"
+        )
     return None
 
 
@@ -216,7 +232,7 @@ def _normalize_parts(
             return {}
         items = list(mapping.items())
         if all(
-            type(k) is str and k and k.strip() == k and type(v) is str and v and not v.isspace()
+            type(k) is str and k and k.strip() == k and type(v) is str and _PRINTABLE.search(v)
             for k, v in items
         ):
             return dict(items)
