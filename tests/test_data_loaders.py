@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import warnings
 
 import pandas as pd
 import pytest
-from data_helpers import FIX, write
+from data_helpers import FIX, small_set, write
 
 from toolkit.data import (
     DataError,
+    RetrievalSet,
     _load_package_set,
+    demo,
+    load,
     load_corpus,
+    load_folder,
     load_pairs,
     load_qrels,
     load_queries,
     load_retrieval_set,
+    select_split,
 )
 
 
@@ -210,3 +216,124 @@ def test_load_package_set_on_tmp_copy(tmp_path):
     (tmp_path / "qrels.csv").unlink()
     with pytest.raises(DataError, match="tmp: dataset file\\(s\\) missing: qrels.csv"):
         _load_package_set(tmp_path, label="tmp")
+
+
+# ------------------------------------------------------------------------------------------
+# load() and select_split(): the entry the notebooks and the CLI use (evaluate.load_data's twin)
+# ------------------------------------------------------------------------------------------
+
+
+def test_load(tmp_path):
+    assert load() is load(None)
+    assert load() is demo()
+    with pytest.raises(DataError, match="no such file"):
+        load(tmp_path / "missing.csv")
+    rs = small_set()
+    assert load(rs) is rs
+    pairs = write(tmp_path, "p.csv", "query,title\nа,Т\n")
+    assert load(pairs) == load_pairs(pairs) == load(str(pairs))
+    assert load(pd.DataFrame({"query": ["а"], "title": ["Т"]})) == load_pairs(pairs)
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for name in ("corpus.csv", "queries.csv", "qrels.csv"):
+        shutil.copy(FIX / name, folder / name)
+    assert load(folder) == load_retrieval_set(
+        corpus=FIX / "corpus.csv", queries=FIX / "queries.csv", qrels=FIX / "qrels.csv"
+    )
+
+
+def test_select_split():
+    rs = RetrievalSet(queries={"a": "x y"}, corpus={"d": "X"}, qrels={"a": {"d": 1}})
+    sub, note = select_split(rs, "test")
+    assert sub is rs and "no splits" in note and "1 queries" in note
+    sub, note = select_split(small_set(), None)
+    assert sub == small_set() and note == "all 3 queries, 5 titles"
+    sub, note = select_split(small_set(), "train")
+    assert sub.query_ids == ["q1", "q3"] and note == "split 'train': 2 queries, 5 titles"
+    with pytest.raises(DataError, match="no split 'dev'"):
+        select_split(small_set(), "dev")
+
+
+def test_load_folder_is_the_old_package_set_loader():
+    assert load_folder is _load_package_set
+
+
+def test_public_names_of_toolkit_data():
+    import toolkit.data as data
+
+    for name in (
+        "DataError",
+        "RetrievalSet",
+        "ValidationReport",
+        "demo",
+        "describe",
+        "load_corpus",
+        "load_pairs",
+        "load_qrels",
+        "load_queries",
+        "load_retrieval_set",
+        "load_rospatent_json",
+        "validate_files",
+        "IPC_SECTIONS",
+        "load",
+        "load_folder",
+        "select_split",
+    ):
+        assert name in data.__all__ and hasattr(data, name), name
+    assert data.IPC_SECTIONS == "ABCDEFGH"
+
+
+# ------------------------------------------------------------------------------------------
+# Texts of control characters only; the column a repeated query id names
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pairs.csv", "pairs.jsonl"])
+def test_title_of_control_characters_only(tmp_path, name):
+    rows = [{"query": "а", "title": "Т"}, {"query": "б", "title": "\x00\x01"}]
+    if name.endswith(".csv"):
+        p = write(tmp_path, name, "query,title\nа,Т\nб,\x00\x01\n")
+        where = "row 3"
+    else:
+        p = write(tmp_path, name, "".join(json.dumps(r) + "\n" for r in rows))
+        where = "line 2"
+    with pytest.raises(DataError) as e:
+        load_pairs(p)
+    assert str(e.value).endswith(
+        f"{name}, {where}, column 'title': control characters only '\\x00\\x01'; "
+        "expected text with at least one printable character"
+    )
+    assert e.value.column == "title"
+
+
+def test_query_text_of_control_characters_only(tmp_path):
+    p = write(tmp_path, "queries.csv", "query_id,text\nq1,а\nq2,\x07\x1b\n")
+    with pytest.raises(DataError, match=r"queries\.csv, row 3, column 'text': control characters"):
+        load_queries(p)
+
+
+def test_control_characters_inside_text_are_kept(tmp_path):
+    # a tab, a newline in a quoted cell and a stray control byte next to letters are legal
+    p = write(tmp_path, "p.csv", 'query,title\n"а\tб","СИСТЕМА\nДОМА\x01"\n')
+    assert load_pairs(p).pairs() == [("а\tб", "СИСТЕМА\nДОМА\x01")]
+
+
+def test_repeated_query_id_names_the_text_column(tmp_path):
+    p = write(tmp_path, "queries.csv", "query_id,text\nq1,а\nq2,б\nq1,в\n")
+    with pytest.raises(
+        DataError,
+        match=r"queries\.csv, row 4, column 'text': query id 'q1' already has text 'а' "
+        r"\(row 2\); got 'в'",
+    ) as e:
+        load_queries(p)
+    assert e.value.column == "text"
+
+
+def test_query_listed_twice_in_a_splits_file(tmp_path):
+    queries = write(tmp_path, "q.csv", "query_id,text\nq1,а\nq2,б\n")
+    qrels = write(tmp_path, "qrels.csv", "query_id,doc_id,relevance\nq1,RU2725023C1_20200629,1\n")
+    splits = write(tmp_path, "splits.json", '{"test": ["q1", "q2", "q1"]}')
+    with pytest.raises(
+        DataError, match=r"splits\.json, split 'test', item 3: query id 'q1' is listed twice"
+    ):
+        load_retrieval_set(corpus=FIX / "corpus.csv", queries=queries, qrels=qrels, splits=splits)

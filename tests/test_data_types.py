@@ -162,3 +162,21 @@ def test_to_frame_from_frame_round_trip():
     bad.loc[1, "query"] = "другой текст"
     with pytest.raises(DataError, match=r"row 3 \(iloc\[1\]\), column 'query'"):
         RetrievalSet.from_frame(bad)
+
+
+def test_texts_need_a_printable_character():
+    with pytest.raises(DataError, match=r"corpus\['d1'\]: control characters only '\\x00\\x01'"):
+        RetrievalSet(corpus={"d1": "\x00\x01"})
+    with pytest.raises(DataError, match=r"queries\['q1'\]: control characters only"):
+        RetrievalSet(queries={"q1": " \x7f\x85 "})
+    # control characters next to printable ones are kept verbatim
+    assert RetrievalSet(corpus={"d1": "\x00A\t"}).corpus["d1"] == "\x00A\t"
+
+
+def test_from_frame_is_the_loader_of_long_tables():
+    from toolkit.data.loaders import load_frame
+
+    frame = small_set().to_frame()
+    assert load_frame(frame) == RetrievalSet.from_frame(frame) == small_set()
+    empty = RetrievalSet().to_frame()
+    assert RetrievalSet.from_frame(empty) == RetrievalSet()
