@@ -488,22 +488,16 @@ def load_retrieval_set(
 
 
 def load_frame(df: Any) -> RetrievalSet:
-    """Build a set from a long table in the layout of :meth:`RetrievalSet.to_frame`.
+    """Read a long table in the layout of :meth:`RetrievalSet.to_frame` back into a set.
 
-    Required columns: ``query_id`` and ``doc_id``; a row with both is a judgment (needs
-    ``relevance``), a row with one of them declares a query (needs ``query``) or a
-    document (needs ``title``). Optional: ``split``, ``query_<field>``, ``doc_<field>``.
-    Values repeated on several rows must agree. Queries and documents take the order of
-    their first row. :meth:`RetrievalSet.from_frame` calls this.
+    This is the parser behind :meth:`RetrievalSet.from_frame`, whose docstring describes the
+    columns and rules.
 
     Args:
         df: The table (a ``datasets.Dataset`` is converted with ``.to_pandas()``).
 
     Returns:
         A new set.
-
-    Raises:
-        DataError: Naming the row and column of the first problem.
     """
     if isinstance(df, pd.DataFrame) and len(df) == 0 and {"query_id", "doc_id"} <= set(df.columns):
         return RetrievalSet()  # the frame of an empty set
