@@ -1,4 +1,4 @@
-"""Tests for toolkit.data.loaders: pairs, corpus, queries, qrels, splits, folders, load()."""
+"""Tests for toolkit.data.loaders: pairs, corpus, queries, qrels, splits, folders, demo, load()."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from data_helpers import FIX, small_set, write
+from data_helpers import FIX, PKG_DATA, small_set, write
 
 from toolkit.data import (
     DataError,
@@ -216,6 +216,20 @@ def test_load_package_set_on_tmp_copy(tmp_path):
     (tmp_path / "qrels.csv").unlink()
     with pytest.raises(DataError, match="tmp: dataset file\\(s\\) missing: qrels.csv"):
         _load_package_set(tmp_path, label="tmp")
+
+
+@pytest.mark.skipif(
+    not all((PKG_DATA / n).is_file() for n in ("corpus.csv", "queries.csv", "qrels.csv")),
+    reason="demo dataset files not in toolkit/datasets yet",
+)
+def test_demo():
+    rs = demo()
+    assert rs is demo()  # cached
+    assert rs.queries and rs.corpus and rs.qrels and rs.splits
+    assert set(rs.ipc.values()) <= set("ABCDEFGH")
+    assert rs.validate().ok
+    with pytest.raises(TypeError):
+        rs.queries["x"] = "y"  # type: ignore[index]
 
 
 # ------------------------------------------------------------------------------------------

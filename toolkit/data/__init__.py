@@ -31,11 +31,11 @@ Where things live:
 
 * :mod:`~toolkit.data.types` -- :class:`RetrievalSet`, :class:`DataError`, the value checks;
 * :mod:`~toolkit.data.tables` -- the format readers (a new file format goes there);
-* :mod:`~toolkit.data.loaders` -- pairs / corpus / queries / qrels / folder loaders,
-  :func:`load` and :func:`select_split`;
+* :mod:`~toolkit.data.loaders` -- pairs / corpus / queries / qrels / folder loaders, the
+  demo set (:func:`demo`, files in ``toolkit/datasets``), :func:`load` and
+  :func:`select_split`;
 * :mod:`~toolkit.data.rospatent` -- saved Rospatent search hits;
-* :mod:`~toolkit.data.report` -- :func:`describe` and :func:`validate_files`;
-* :mod:`~toolkit.data.demo` -- the demo set.
+* :mod:`~toolkit.data.report` -- :func:`describe` and :func:`validate_files`.
 
 Example:
     >>> import pandas as pd
@@ -46,11 +46,10 @@ Example:
 
 from __future__ import annotations
 
-from toolkit.data.demo import demo
-
 # the old private name of load_folder, still imported by toolkit.evaluate
 from toolkit.data.loaders import _load_package_set as _load_package_set
 from toolkit.data.loaders import (
+    demo,
     load,
     load_corpus,
     load_folder,

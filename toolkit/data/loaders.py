@@ -2,6 +2,7 @@
 
 Each loader reads its source with :mod:`toolkit.data.tables`, builds the set row by row with
 :class:`_Builder` (which names the row of a conflicting repeat) and warns about twin titles.
+:func:`demo` is the folder shipped in ``toolkit/datasets`` (its data card is there);
 :func:`load` picks the loader for the usual ways data is given (the demo set, a folder, a
 pairs file); :func:`select_split` restricts a set to one split and says what was selected.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from toolkit.data.types import (
 )
 
 __all__ = [
+    "demo",
     "load",
     "load_corpus",
     "load_folder",
@@ -560,6 +563,22 @@ def load_folder(folder: Any, label: str | None = None) -> RetrievalSet:
 _load_package_set = load_folder  # the old private name, still imported by toolkit.evaluate
 
 
+@functools.lru_cache(maxsize=1)
+def demo() -> RetrievalSet:
+    """Return the demo set shipped in ``toolkit/datasets`` (cached; safe, sets are immutable).
+
+    Returns:
+        The demo :class:`RetrievalSet` with splits from the queries' ``split`` column and doc
+        fields ``ipc``, ``topic``, ``source``.
+
+    Example:
+        >>> rs = demo()                       # doctest: +SKIP
+        >>> train = rs.split("train").pairs() # doctest: +SKIP
+    """
+    folder = importlib.resources.files("toolkit").joinpath("datasets")
+    return load_folder(folder, label="toolkit/datasets")
+
+
 def load(data: Any = None) -> RetrievalSet:
     """Load a retrieval set from the usual places.
 
@@ -578,8 +597,6 @@ def load(data: Any = None) -> RetrievalSet:
             row and column).
     """
     if data is None:
-        from toolkit.data.demo import demo  # demo reads its folder with load_folder above
-
         return demo()
     if isinstance(data, RetrievalSet):
         return data
