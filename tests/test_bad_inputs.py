@@ -187,6 +187,18 @@ CASES: list[Case] = [
     Case("pairs-nan-title", "data", "DataFrame whose 2nd title is NaN",
          lambda c: _data().load_pairs(pd.DataFrame({"query": ["а", "б"], "title": ["Т", np.nan]})),
          DataError, "row 3 (iloc[1]), column 'title': missing value"),
+    Case("pairs-control-chars-title", "data",
+         "pairs.csv whose row 3 title is only control characters ('\\x00\\x01')",
+         lambda c: _data().load_pairs(c.file("pairs.csv", "query,title\nа,Т\nб,\x00\x01\n")),
+         DataError, "pairs.csv, row 3, column 'title': control characters only '\\x00\\x01'; "
+         "expected text with at least one printable character"),
+    Case("queries-control-chars-text", "data", "DataFrame of queries whose text is '\\x07'",
+         lambda c: _data().load_queries(pd.DataFrame({"query_id": ["q1"], "text": ["\x07"]})),
+         DataError, "row 2 (iloc[0]), column 'text': control characters only"),
+    Case("queries-repeated-id", "data", "queries.csv repeating id q1 with another text on row 4",
+         lambda c: _data().load_queries(
+             c.file("queries.csv", "query_id,text\nq1,а\nq2,б\nq1,в\n")),
+         DataError, "queries.csv, row 4, column 'text': query id 'q1' already has text 'а'"),
     Case("qrels-negative-grade", "data", "qrels.csv with relevance -1 on row 2",
          lambda c: _data().load_qrels(
              c.file("qrels.csv", "query_id,doc_id,relevance\nq1,d1,-1\n")),
