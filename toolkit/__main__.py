@@ -86,7 +86,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from toolkit.evaluate import evaluate_cli
+    from toolkit.evaluation import evaluate_cli
 
     return evaluate_cli(args)
 

@@ -521,11 +521,6 @@ def retrieval_metrics(
     return _evaluate(plan, _matrix_getter(arr, plan), ks, gains, chunk)
 
 
-def _l2_normalise(arr: np.ndarray, name: str) -> np.ndarray:
-    """Unit rows in float32; a zero row has no cosine, so it raises (see toolkit._validation)."""
-    return unit_rows(arr, name, zero_rows="raise").astype(np.float32, copy=False)
-
-
 def retrieval_metrics_from_embeddings(
     query_emb: Any,
     doc_emb: Any,
@@ -538,6 +533,7 @@ def retrieval_metrics_from_embeddings(
     gains: str = "linear",
     similarity: str = "cosine",
     chunk_size: int | None = None,
+    zero_rows: str = "raise",
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Retrieval metrics straight from embeddings, scoring query chunks on the fly.
 
@@ -558,6 +554,10 @@ def retrieval_metrics_from_embeddings(
         chunk_size: Queries per chunk; ``None`` picks ``min(1024, max(1, 2**25 // n_docs))``.
             Peak extra memory is about ``chunk_size x n_docs x 4`` bytes (twice for the
             temporary comparisons) plus one float32 copy of ``doc_emb``.
+        zero_rows: For ``"cosine"``: ``"raise"`` (default) refuses an all-zero row, whose
+            cosine is undefined; ``"keep"`` applies the toolkit's zero-vector policy (see
+            :mod:`toolkit._validation`): the row stays zero and scores 0 against everything,
+            as :mod:`toolkit.evaluation` does for every system.
 
     Returns:
         ``(summary, per_query)`` exactly as :func:`retrieval_metrics`.
@@ -583,8 +583,8 @@ def retrieval_metrics_from_embeddings(
     if similarity not in ("cosine", "dot"):
         raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
     if similarity == "cosine":
-        q = _l2_normalise(q, "query_emb")
-        d = _l2_normalise(d, "doc_emb")  # a float32 copy; "dot" uses float32 input as is
+        q = unit_rows(q, "query_emb", zero_rows=zero_rows)
+        d = unit_rows(d, "doc_emb", zero_rows=zero_rows)  # float32 copies; "dot" uses input as is
     chunk = _auto_chunk(len(plan.doc_ids), chunk_size, cap=1024)
     # finite inputs were checked, so the float32 scores hold no NaN: skip that per-chunk pass
     return _evaluate(plan, _embedding_getter(q, d), ks, gains, chunk, check_nan=False)
