@@ -201,17 +201,8 @@ def evaluate_system(
     return table
 
 
-def evaluate_model(
-    model: Any,
-    rs: Any,
-    split: str | None = "test",
-    *,
-    query_ids: Sequence[str] | None = None,
-    ks: Sequence[int] = (10,),
-    cache: bool = True,
-) -> pd.DataFrame:
-    """Per-query metrics of one model (:func:`evaluate_system` with a model; kept name)."""
-    return evaluate_system(model, rs, split, query_ids=query_ids, ks=ks, cache=cache)
+#: Old name (notebook 02, ``toolkit.reproduction``) of :func:`evaluate_system` with a model.
+evaluate_model = evaluate_system
 
 
 def _per_query(system: Any, rs: Any, split: str | None) -> pd.DataFrame:
