@@ -232,6 +232,9 @@ CASES: list[Case] = [
     Case("encode-none-item", "encode", "encode(model, ['ok', None])",
          lambda c: __import__("toolkit").encode(c.model, ["ok", None], cache=False), TypeError,
          "texts[1] must be a str, got NoneType"),
+    Case("encode-lone-surrogate", "encode", "encode(model, ['\\ud800abc']) (a lone surrogate)",
+         lambda c: __import__("toolkit").encode(c.model, ["\ud800abc"], cache=False),
+         ValueError, "texts[0] is not valid Unicode: surrogates not allowed at character 0"),
     Case("encode-batch-size", "encode", "encode(..., batch_size=0)",
          lambda c: __import__("toolkit").encode(c.model, ["ok"], batch_size=0, cache=False),
          ValueError, "batch_size must be a positive integer, got 0"),
@@ -266,6 +269,10 @@ CASES: list[Case] = [
     Case("metrics-nan-score", "metrics", "a NaN in the score matrix",
          lambda c: _metrics().retrieval_metrics(
              np.array([[1.0, np.nan], [0.0, 1.0]]), QRELS, **IDS), ValueError, "NaN"),
+    Case("metrics-inf-score", "metrics", "a +inf in the score matrix",
+         lambda c: _metrics().retrieval_metrics(
+             np.array([[1.0, np.inf], [0.0, 1.0]]), QRELS, **IDS), ValueError,
+         "scores contain +inf for query 'q1' and doc 'd2' (scores[0, 1])"),
     Case("metrics-duplicate-ids", "metrics", "query_ids ['q1', 'q1']",
          lambda c: _metrics().retrieval_metrics(
              _eye_scores(), QRELS, query_ids=["q1", "q1"], doc_ids=["d1", "d2"]),
@@ -316,6 +323,13 @@ CASES: list[Case] = [
          "train_pairs[1]: expected a (query, title) tuple of two non-empty strings"),
     Case("finetune-no-pairs", "training", "finetune(model, [])",
          lambda c: _training().finetune(c.model, []), ValueError, "train_pairs: no pairs"),
+    Case("finetune-one-pair", "training", "finetune(model, [one pair]) (MNRL has no negatives)",
+         lambda c: _training().finetune(c.model, [("а", "Т")]), ValueError,
+         "train_pairs: 1 pair gives batches of one; MNRL"),
+    Case("finetune-output-file", "training", "finetune(..., output_dir=<an existing file>)",
+         lambda c: _training().finetune(
+             c.model, [("а", "Т"), ("б", "У")], output_dir=c.file("model.bin", "x")),
+         ValueError, "is an existing file; expected a folder"),
     Case("finetune-string", "training", "finetune(model, 'pairs.csv') (a path string)",
          lambda c: _training().finetune(c.model, "pairs.csv"), TypeError,
          "train_pairs: expected a list of (query, title) tuples"),

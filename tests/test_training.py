@@ -424,3 +424,18 @@ def test_freeze_embeddings_keeps_tables_fixed(tiny_model):
     assert df.loc["__total__", "norm_delta"] > 0
     assert all(p.requires_grad for p in run.model.parameters())  # restored after training
     assert run.eval_metrics == {"score": 0.5} == run.manifest["eval_metrics"]
+
+
+# --------------------------------------------------------------------------- schedule maths
+
+
+def test_recipe_schedule_is_the_one_warmup_rule():
+    from toolkit.training import CARD_AS_RUN, Recipe, expected_lr_schedule
+
+    assert CARD_AS_RUN.schedule(50) == (70, 60, 10000)  # fit(): floor batches, warm-up as given
+    ratio = Recipe(name="r", learning_rate=1e-4, warmup_steps=0.1, batch_size=8, epochs=3)
+    assert ratio.schedule(50) == (21, 21, 3)  # ceil(0.1 * 21)
+    assert ratio.warmup_for(21) == 3 and ratio.replace(warmup_steps=5).warmup_for(21) == 5
+    assert len(expected_lr_schedule(ratio, 50)) == ratio.schedule(50).steps
+    with pytest.raises(ValueError, match="n_pairs=0"):
+        ratio.schedule(0)

@@ -39,7 +39,7 @@ _EXPORTS: dict[str, str] = {
     "bootstrap_ci": "toolkit.metrics",
     "paired_test": "toolkit.metrics",
     "bm25_scores": "toolkit.lexical",
-    "compare_systems": "toolkit.evaluate",
+    "compare_systems": "toolkit.evaluation",
     "finetune": "toolkit.training",
     "reduce": "toolkit.clustering",
     "cluster": "toolkit.clustering",

@@ -21,9 +21,9 @@ from typing import NoReturn
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import numpy as np
 
     from toolkit.data import demo
+    from toolkit.diagnostics import top_k
     from toolkit.encoding import encode
     from toolkit.models import load_model
 
@@ -39,7 +39,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for qi, qid in enumerate(card_q):
         relevant = rs.qrels.get(qid, {})
         print(f"\n{rs.queries[qid]}")
-        for di in np.argsort(-scores[qi], kind="stable")[: args.top]:
+        for di in top_k(scores[qi : qi + 1], min(args.top, len(card_d)))[0]:
             mark = "*" if relevant.get(card_d[di], 0) > 0 else " "
             print(f"  {mark} {scores[qi, di]:.3f}  {rs.corpus[card_d[di]].strip()}")
     print("\n* = the card's (stated or inferred) positive for that query")
@@ -86,7 +86,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from toolkit.evaluate import evaluate_cli
+    from toolkit.evaluation import evaluate_cli
 
     return evaluate_cli(args)
 

@@ -30,9 +30,6 @@ import hashlib
 import itertools
 import json
 import logging
-import os
-import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -42,6 +39,10 @@ import numpy as np
 import pandas as pd
 
 from toolkit import _config
+from toolkit._io import write_atomic
+from toolkit._validation import as_matrix as _as_matrix
+from toolkit._validation import unit_rows
+from toolkit.text_ru import PATENT_STOP_WORDS, RUSSIAN_STOP_WORDS, lemmatize
 
 __all__ = [
     "NOISE",
@@ -69,143 +70,7 @@ PCA_ABOVE = 4096
 PCA_COMPONENTS = 50
 _CACHE_VERSION = 2  # 2: exact neighbours from our own float32-rounded distances
 
-# --------------------------------------------------------------------------- stop words
-
-# Russian function words: NLTK's Russian list as shipped inside bm25s (a project
-# dependency), so there is no second copy to maintain. Lemmas are checked as well as
-# surface forms; pymorphy3 part-of-speech tags catch the function words it misses.
-try:
-    from bm25s.stopwords import STOPWORDS_RUSSIAN as _BM25S_RU
-except ImportError:  # pragma: no cover - bm25s is a declared dependency
-    _BM25S_RU = ()
-
-RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(_BM25S_RU) | frozenset(
-    {"который", "также", "данный", "свой", "весь", "этот", "тот", "такой", "каждый", "др", "пр"}
-)
-"""Russian stop words (NLTK's list via bm25s plus a few lemmas it lacks)."""
-
-PATENT_STOP_WORDS: frozenset[str] = frozenset(
-    {
-        # what an invention "is" rather than what it is about
-        "способ", "устройство", "система", "применение", "получение", "вариант",
-        "осуществление", "средство", "изготовление", "метод", "установка",
-        "использование", "выполнение", "реализация", "обеспечение", "изобретение",
-        "production", "method", "device", "system", "apparatus", "use",
-        # connective phrases of claims and titles ("на основе", "с помощью", "путём")
-        "основа", "помощь", "путь", "соответствие", "часть", "вид", "тип",
-        "содержать", "содержащий", "иметь", "имеющий", "включать", "включающий",
-        "предназначить", "предназначенный", "выполнить", "выполненный",
-        "осуществлять", "осуществить", "обеспечивать", "применять", "использовать",
-        "получить", "получать", "изготовить", "изготавливать",
-        "ряд", "различный", "другой", "новый", "указанный", "соответствующий",
-    }
-)
-"""Patent boilerplate lemmas removed from cluster keywords.
-
-They describe the *kind* of claim (a method, a device, a system, its use, obtaining
-or making something, an embodiment) and appear in every technical field, so they
-would top every cluster's c-TF-IDF list without saying what the cluster is about.
-"""
-
-# pymorphy3 part-of-speech tags that never make a useful keyword.
-_FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO", "PRED"})
-_TOKEN_RE = re.compile(r"[0-9a-zа-яё]+(?:-[0-9a-zа-яё]+)*")
-_CYRILLIC_RE = re.compile(r"[а-яё]")
-
-
-@functools.lru_cache(maxsize=1)
-def _morph():
-    import pymorphy3
-
-    return pymorphy3.MorphAnalyzer()
-
-
-@functools.lru_cache(maxsize=200_000)
-def _lemma(token: str) -> tuple[str, str | None]:
-    """Return ``(lemma, part_of_speech)`` of one lower-case token (cached)."""
-    if not _CYRILLIC_RE.search(token):
-        return token, None
-    parse = _morph().parse(token)[0]
-    return parse.normal_form, parse.tag.POS
-
-
-def lemmatize(
-    text: str,
-    *,
-    drop_stop_words: bool = True,
-    extra_stop_words: Iterable[str] = (),
-) -> list[str]:
-    """Split a Russian text into lower-case lemmas (pymorphy3, most probable parse).
-
-    Tokens are runs of letters/digits, hyphenated words kept whole ("литий-ионный").
-    Pure numbers and one-letter tokens are dropped. With ``drop_stop_words`` the
-    Russian stop words (:data:`RUSSIAN_STOP_WORDS`), function-word parts of speech
-    (prepositions, conjunctions, particles, pronouns), the patent boilerplate
-    (:data:`PATENT_STOP_WORDS`) and ``extra_stop_words`` are removed too.
-
-    Args:
-        text: Any string; case does not matter (patent titles are often upper case).
-        drop_stop_words: Remove stop words and boilerplate (default) or keep every lemma.
-        extra_stop_words: More lemmas to remove (only when ``drop_stop_words``).
-
-    Returns:
-        The lemmas in text order.
-
-    Example:
-        >>> lemmatize("СПОСОБ ПОЛУЧЕНИЯ ПЕНОПОЛИУРЕТАНОВ")
-        ['пенополиуретан']
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"text: expected a string, got {type(text).__name__}")
-    extra = frozenset(w.lower() for w in extra_stop_words)
-    out: list[str] = []
-    for token in _TOKEN_RE.findall(text.lower()):
-        if len(token) < 2 or token.replace("-", "").isdigit():
-            continue
-        lemma, pos = _lemma(token)
-        if drop_stop_words and (
-            pos in _FUNCTION_POS
-            or token in RUSSIAN_STOP_WORDS
-            or lemma in RUSSIAN_STOP_WORDS
-            or lemma in PATENT_STOP_WORDS
-            or lemma in extra
-        ):
-            continue
-        out.append(lemma)
-    return out
-
-
 # --------------------------------------------------------------------------- validation
-
-
-def _as_matrix(X: Any, name: str, *, min_rows: int = 2) -> np.ndarray:
-    """Return ``X`` as a finite 2-D float array or raise ``ValueError`` naming ``name``."""
-    try:
-        arr = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: expected a 2-D numeric array ({exc})") from None
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}"
-        )
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}")
-    if arr.shape[0] < min_rows:
-        raise ValueError(f"{name}: need at least {min_rows} rows, got {arr.shape[0]}")
-    if arr.shape[1] < 1:
-        raise ValueError(f"{name}: has no columns")
-    finite = np.isfinite(arr)
-    if not finite.all():
-        row, col = np.argwhere(~finite)[0]
-        raise ValueError(
-            f"{name}: contains NaN or infinite values (first at row {row}, column {col})"
-        )
-    if arr.shape[0] > 1 and np.all(arr == arr[0]):
-        raise ValueError(
-            f"{name}: all {arr.shape[0]} rows are identical; there is no structure to "
-            "reduce or cluster"
-        )
-    return arr
 
 
 def _as_labels(labels: Any, name: str) -> np.ndarray:
@@ -223,13 +88,8 @@ def _check_same_length(a: Any, a_name: str, b: Any, b_name: str) -> None:
 
 
 def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
-    if zero.size:
-        raise ValueError(
-            f"{name}: row {zero[0]} is all zeros; cosine geometry is undefined for it"
-        )
-    return X / norms
+    """L2-normalise rows; a zero row has no direction here, so it raises (see _validation)."""
+    return unit_rows(X, name, zero_rows="raise")
 
 
 # --------------------------------------------------------------------------- reduce
@@ -264,20 +124,11 @@ def _load_cached(path: Path, n_rows: int, n_components: int) -> np.ndarray | Non
 
 
 def _save_cached(path: Path, arr: np.ndarray) -> None:
-    """Write ``arr`` atomically (temp file in the same folder, then ``os.replace``)."""
-    tmp = None
+    """Write ``arr`` atomically (:func:`toolkit._io.write_atomic`); a read-only cache only warns."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
-            tmp = fh.name
-            np.save(fh, arr, allow_pickle=False)
-        os.replace(tmp, path)
-        tmp = None
+        write_atomic(path, lambda fh: np.save(fh, arr, allow_pickle=False))
     except OSError as exc:  # a read-only cache must not break the analysis
         logger.warning("could not write reduce cache %s (%s)", path, exc)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # Below this many points umap-learn ranks exact neighbours from a full distance matrix (its

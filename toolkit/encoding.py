@@ -35,6 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toolkit._config import cache_dir
+from toolkit._validation import check_texts, unit_rows
 from toolkit.models import model_fingerprint, model_label
 
 # Misses are encoded and committed in chunks of this many texts: memory stays bounded and
@@ -282,19 +283,12 @@ def _is_readable_db(path: Path) -> bool:
 
 
 def _check_texts(texts: object) -> list[str]:
-    if isinstance(texts, str | bytes) or texts is None:
-        raise TypeError(
-            f"texts must be a list of strings, got {type(texts).__name__}; "
-            "wrap one text in a list: encode(model, [text])"
-        )
-    try:
-        out = list(texts)
-    except TypeError:
-        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}") from None
-    for i, text in enumerate(out):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}: {text!r:.40}")
-    return out
+    return check_texts(
+        texts,
+        container="texts must be a list of strings, got {type}; "
+        "wrap one text in a list: encode(model, [text])",
+        check_unicode=True,
+    )
 
 
 def _embedding_dimension(model) -> int:
@@ -306,11 +300,9 @@ def _embedding_dimension(model) -> int:
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    # A zero vector (e.g. a text with no known word under a static model) stays zero.
-    np.divide(vectors, norms, out=vectors, where=norms > 0)
-    return vectors
+    # A zero vector (e.g. a text with no known word under a static model) stays zero: the
+    # toolkit's zero-vector policy (toolkit._validation).
+    return unit_rows(np.asarray(vectors, dtype=np.float32), "vectors", zero_rows="keep")
 
 
 def encode(

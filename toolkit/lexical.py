@@ -24,19 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from toolkit.metrics import _tie_order
+from toolkit._validation import check_texts
+from toolkit.metrics import tie_order
 
 __all__ = ["bm25_scores", "rrf_fuse", "normalized_fuse"]
 
 
 def _check_texts(texts: Any, name: str) -> list[str]:
-    if isinstance(texts, str) or not hasattr(texts, "__iter__"):
-        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
-    texts = list(texts)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"{name}[{i}] must be a string, got {type(t).__name__}: {t!r}")
-    return texts
+    return check_texts(texts, name, item="{name}[{i}] must be a string, got {type}: {value}")
 
 
 def _resolve_stemmer(stemmer: Any) -> Any:
@@ -173,7 +168,7 @@ def rrf_fuse(
     ids = list(range(n_docs)) if doc_ids is None else list(doc_ids)
     if len(ids) != n_docs:
         raise ValueError(f"doc_ids has {len(ids)} ids but the matrices have {n_docs} columns")
-    order = _tie_order(ids)
+    order = tie_order(ids)
     fused = np.zeros(mats[0].shape, dtype=np.float64)
     rank_values = 1.0 / (k + np.arange(1, n_docs + 1, dtype=np.float64))
     rows = np.arange(mats[0].shape[0])[:, None]

@@ -2,7 +2,7 @@
 
 The vectors are BM25-style TF-IDF (scikit-learn's ``TfidfVectorizer`` with sublinear term
 frequency ``1 + ln(tf)`` and smoothed idf ``ln((1 + n) / (1 + df)) + 1``) over the lemmas of
-:func:`toolkit.clustering.lemmatize` (Russian stop words and patent boilerplate removed),
+:func:`toolkit.text_ru.lemmatize` (Russian stop words and patent boilerplate removed),
 with L2-normalised rows, so they drop into the same cosine pipeline as an embedding matrix
 (:func:`toolkit.clustering.reduce`, :func:`toolkit.clustering.cluster`, ...).
 
@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from toolkit._validation import check_texts, unit_rows
+
 __all__ = ["tfidf_vectors"]
 
 MAX_DENSE = 20_000_000
@@ -31,15 +33,13 @@ MAX_DENSE = 20_000_000
 
 
 def _check_texts(texts: Any) -> list[str]:
-    if isinstance(texts, str) or not hasattr(texts, "__iter__"):
-        raise ValueError(f"texts: expected a sequence of strings, got {type(texts).__name__}")
-    texts = list(texts)
-    if not texts:
-        raise ValueError("texts: is empty")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise ValueError(f"texts: position {i} is {type(t).__name__}, expected a string")
-    return texts
+    return check_texts(
+        texts,
+        error=ValueError,
+        allow_empty=False,
+        container="{name}: expected a sequence of strings, got {type}",
+        item="{name}: position {i} is {type}, expected a string",
+    )
 
 
 def tfidf_vectors(
@@ -59,7 +59,7 @@ def tfidf_vectors(
 
     Args:
         texts: The titles.
-        analyzer: ``text -> list of tokens``; default :func:`toolkit.clustering.lemmatize`
+        analyzer: ``text -> list of tokens``; default :func:`toolkit.text_ru.lemmatize`
             (pymorphy3 lemmas, Russian stop words and patent boilerplate removed).
         sublinear_tf: Use ``1 + ln(tf)`` instead of the raw count (default, BM25-like
             saturation of repeated words).
@@ -84,7 +84,7 @@ def tfidf_vectors(
     if not isinstance(n_components, int | np.integer) or n_components < 1:
         raise ValueError(f"n_components: expected a positive integer, got {n_components!r}")
     if analyzer is None:
-        from toolkit.clustering import lemmatize as analyzer
+        from toolkit.text_ru import lemmatize as analyzer
     vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=sublinear_tf, norm="l2")
     try:
         matrix = vectorizer.fit_transform(texts)
@@ -101,6 +101,5 @@ def tfidf_vectors(
 
     k = min(int(n_components), d - 1, n)
     reduced = TruncatedSVD(n_components=k, random_state=random_state).fit_transform(matrix)
-    norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-    reduced = np.divide(reduced, norms, out=np.zeros_like(reduced), where=norms > 0)
+    reduced = unit_rows(reduced, "reduced", zero_rows="keep")  # a zero row stays zero
     return reduced.astype(np.float32), vocabulary

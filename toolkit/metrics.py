@@ -60,10 +60,17 @@ import numbers
 import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from toolkit._validation import as_float32_matrix as _as_float32_matrix
+from toolkit._validation import chunk_rows as _auto_chunk
+from toolkit._validation import unit_rows
+
+if TYPE_CHECKING:  # moved to toolkit.diagnostics; resolved lazily by __getattr__ below
+    from toolkit.diagnostics import anisotropy, hubness
 
 __all__ = [
     "retrieval_metrics",
@@ -75,11 +82,12 @@ __all__ = [
     "pair_similarities",
     "anisotropy",
     "hubness",
+    "rank_columns",
+    "tie_order",
 ]
 
 METRIC_NAMES = ("mrr", "recall", "precision", "ndcg", "map", "hit")
 DEFAULT_KS = (1, 3, 5, 10, 100)
-_BLOCK_ELEMENTS = 2**25  # ~128 MiB of float32 per query chunk when chunk_size is None
 _DIRECT_RANK_LIMIT = 16  # above this many relevant docs per query, rank by sorting
 
 
@@ -139,7 +147,7 @@ def _check_scores_matrix(scores: Any, n_rows: int, n_cols: int, name: str = "sco
     return arr
 
 
-def _tie_order(doc_ids: Sequence[Hashable]) -> np.ndarray:
+def tie_order(doc_ids: Sequence[Hashable]) -> np.ndarray:
     """Column order of the trec_eval tie rule: ``order[p]`` is the column ranked p-th among ties.
 
     Columns are sorted by ``str(doc_id)`` descending; ranking by score descending and then by
@@ -151,6 +159,23 @@ def _tie_order(doc_ids: Sequence[Hashable]) -> np.ndarray:
     keys = np.array([str(d) for d in doc_ids])
     # stable ascending sort, reversed -> descending id; equal strings keep reverse input order
     return np.argsort(keys, kind="stable")[::-1].astype(np.int64)
+
+
+def rank_columns(row: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Column indices of one score row, best first, under the tie rule of :func:`tie_order`.
+
+    Args:
+        row: Scores of one query (one per column).
+        order: ``tie_order(doc_ids)`` of the columns.
+
+    Returns:
+        Column indices by score descending, ties in tie order (as
+        :func:`retrieval_metrics` ranks them).
+    """
+    return order[np.argsort(-row[order], kind="stable")]
+
+
+_tie_order = tie_order  # old private name, kept for code that imported it
 
 
 def _normalise_qrels_entry(qid, judged) -> dict:
@@ -194,7 +219,7 @@ class _Plan:
         ``str(doc_id)`` is usually never paid.
         """
         if self._tie_pos is None:
-            order = _tie_order(self.doc_ids)
+            order = tie_order(self.doc_ids)
             pos = np.empty(len(order), dtype=np.int64)
             pos[order] = np.arange(len(order))
             self._tie_pos = pos
@@ -240,17 +265,6 @@ def _plan(query_ids, doc_ids, qrels, exclude, *, need_judged: bool = False) -> _
     return plan
 
 
-def _auto_chunk(n_docs: int, chunk_size: int | None, cap: int | None = None) -> int:
-    if chunk_size is None:
-        size = max(1, _BLOCK_ELEMENTS // max(n_docs, 1))
-        return min(size, cap) if cap else size
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
-        raise TypeError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    return int(chunk_size)
-
-
 # ----------------------------------------------------------------------------- chunked scoring
 
 
@@ -271,6 +285,13 @@ def _blocks(
             raise ValueError(
                 f"scores contain NaN for query {plan.query_ids[r[i]]!r} "
                 f"and doc {plan.doc_ids[p]!r}"
+            )
+        if check_nan and np.isposinf(block).any():
+            i, p = np.argwhere(np.isposinf(block))[0]
+            raise ValueError(
+                f"scores contain +inf for query {plan.query_ids[r[i]]!r} and doc "
+                f"{plan.doc_ids[p]!r} (scores[{int(r[i])}, {int(p)}]); +inf would rank that doc "
+                "first whatever the others score -- use finite scores (-inf means never retrieve)"
             )
         for i, q in enumerate(r):
             ex = plan.excluded_cols[q]
@@ -452,9 +473,9 @@ def retrieval_metrics(
 
     Args:
         scores: ``n_queries x n_docs`` similarity matrix (numpy array, memmap or CPU tensor);
-            row i is ``query_ids[i]``, column j is ``doc_ids[j]``; higher is better. NaN in
-            the row of a scored query is rejected; ``-inf`` is allowed. It is read one query
-            chunk at a time in its own dtype (never converted as a whole).
+            row i is ``query_ids[i]``, column j is ``doc_ids[j]``; higher is better. NaN and
+            ``+inf`` in the row of a scored query are rejected; ``-inf`` is allowed. It is read
+            one query chunk at a time in its own dtype (never converted as a whole).
         qrels: ``{query_id: {doc_id: grade}}``; grade ``>= 1`` is relevant, ``0`` judged
             non-relevant. A set of doc ids is read as grade 1 for each. Queries of ``qrels``
             that are not in ``query_ids`` are ignored.
@@ -481,7 +502,7 @@ def retrieval_metrics(
         one column per metric; ``per_query.attrs["skipped_query_ids"]`` lists skipped queries.
 
     Raises:
-        ValueError: Shapes disagree with the ids, ids repeat, NaN scores, bad grades or ks,
+        ValueError: Shapes disagree with the ids, ids repeat, NaN or +inf scores, bad grades or ks,
             or no query has a relevant document.
 
     Example:
@@ -500,27 +521,6 @@ def retrieval_metrics(
     return _evaluate(plan, _matrix_getter(arr, plan), ks, gains, chunk)
 
 
-def _as_float32_matrix(x: Any, name: str) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=np.float32)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n x dim), got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{name} has a non-finite value at row {i}, column {j}")
-    return arr
-
-
-def _l2_normalise(arr: np.ndarray, name: str) -> np.ndarray:
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
-    if len(zero):
-        raise ValueError(f"{name} row {zero[0]} is all zeros; cosine similarity is undefined")
-    return (arr / norms).astype(np.float32, copy=False)
-
-
 def retrieval_metrics_from_embeddings(
     query_emb: Any,
     doc_emb: Any,
@@ -533,6 +533,7 @@ def retrieval_metrics_from_embeddings(
     gains: str = "linear",
     similarity: str = "cosine",
     chunk_size: int | None = None,
+    zero_rows: str = "raise",
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Retrieval metrics straight from embeddings, scoring query chunks on the fly.
 
@@ -553,6 +554,10 @@ def retrieval_metrics_from_embeddings(
         chunk_size: Queries per chunk; ``None`` picks ``min(1024, max(1, 2**25 // n_docs))``.
             Peak extra memory is about ``chunk_size x n_docs x 4`` bytes (twice for the
             temporary comparisons) plus one float32 copy of ``doc_emb``.
+        zero_rows: For ``"cosine"``: ``"raise"`` (default) refuses an all-zero row, whose
+            cosine is undefined; ``"keep"`` applies the toolkit's zero-vector policy (see
+            :mod:`toolkit._validation`): the row stays zero and scores 0 against everything,
+            as :mod:`toolkit.evaluation` does for every system.
 
     Returns:
         ``(summary, per_query)`` exactly as :func:`retrieval_metrics`.
@@ -578,8 +583,8 @@ def retrieval_metrics_from_embeddings(
     if similarity not in ("cosine", "dot"):
         raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
     if similarity == "cosine":
-        q = _l2_normalise(q, "query_emb")
-        d = _l2_normalise(d, "doc_emb")  # a float32 copy; "dot" uses float32 input as is
+        q = unit_rows(q, "query_emb", zero_rows=zero_rows)
+        d = unit_rows(d, "doc_emb", zero_rows=zero_rows)  # float32 copies; "dot" uses input as is
     chunk = _auto_chunk(len(plan.doc_ids), chunk_size, cap=1024)
     # finite inputs were checked, so the float32 scores hold no NaN: skip that per-chunk pass
     return _evaluate(plan, _embedding_getter(q, d), ks, gains, chunk, check_nan=False)
@@ -923,106 +928,14 @@ def pair_similarities(
     )
 
 
-def anisotropy(emb: Any, *, sample: int = 2000, seed: int = 0) -> float:
-    """Mean pairwise cosine similarity over distinct pairs of a random sample of rows.
-
-    Values near 0 mean directions spread evenly; values near 1 mean the embeddings occupy a
-    narrow cone (anisotropy, Ethayarajh 2019).
-
-    Args:
-        emb: ``n x dim`` embeddings (n >= 2); zero rows are rejected.
-        sample: Rows drawn without replacement (all rows when ``n <= sample``).
-        seed: Seed of ``numpy.random.default_rng`` for the sample.
-
-    Returns:
-        Mean cosine over the ``m (m - 1) / 2`` distinct pairs of the ``m`` sampled rows.
-
-    Example:
-        >>> import numpy as np
-        >>> round(anisotropy(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])), 4)
-        0.4714
-    """
-    x = _as_float32_matrix(emb, "emb").astype(np.float64)
-    n = x.shape[0]
-    if n < 2:
-        raise ValueError(f"emb needs at least 2 rows for pairwise cosines, got {n}")
-    if isinstance(sample, bool) or not isinstance(sample, numbers.Integral) or sample < 2:
-        raise ValueError(f"sample must be an integer >= 2, got {sample!r}")
-    if n > sample:
-        idx = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-        x = x[idx]
-    x = _l2_normalise(x, "emb").astype(np.float64)
-    m = x.shape[0]
-    s = x.sum(axis=0)
-    total = float(s @ s)  # sum over all ordered pairs incl. i == j
-    diag = float((x * x).sum())
-    return (total - diag) / (m * (m - 1))
+# Embedding-space diagnostics moved to toolkit.diagnostics; the old names still resolve here
+# (lazily: toolkit.diagnostics imports this module).
+_MOVED = {"anisotropy": "toolkit.diagnostics", "hubness": "toolkit.diagnostics"}
 
 
-def _topk_indices(block: np.ndarray, k: int) -> np.ndarray:
-    """Top-k column indices per row: score descending, ties to the lower column index."""
-    n = block.shape[1]
-    part = np.argpartition(block, n - k, axis=1)[:, n - k :]
-    vals = np.take_along_axis(block, part, axis=1)
-    thr = vals.min(axis=1)
-    n_ge = np.count_nonzero(block >= thr[:, None], axis=1)
-    for i in np.flatnonzero(n_ge > k):  # ties at the boundary: keep the lowest indices
-        gt = np.flatnonzero(block[i] > thr[i])
-        eq = np.flatnonzero(block[i] == thr[i])[: k - len(gt)]
-        part[i] = np.concatenate([gt, eq])
-    vals = np.take_along_axis(block, part, axis=1)
-    o = np.lexsort((part, -vals), axis=-1)
-    return np.take_along_axis(part, o, axis=1)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
 
-
-def hubness(
-    emb: Any, *, k: int = 10, top: int = 10, chunk_size: int | None = None
-) -> dict[str, Any]:
-    """Hubness of the cosine k-nearest-neighbour graph (Radovanović et al. 2010).
-
-    The k-occurrence ``N_k(x)`` of a point is how many other points list it among their k
-    nearest neighbours (cosine, the point itself excluded; ties go to the lower row index).
-    A strongly right-skewed ``N_k`` distribution means a few hubs crowd many neighbour lists.
-
-    Args:
-        emb: ``n x dim`` embeddings, ``n > k``; zero rows are rejected.
-        k: Neighbourhood size.
-        top: Number of hubs listed.
-        chunk_size: Rows per similarity chunk (``None``: about 128 MiB of float32).
-
-    Returns:
-        ``{"skewness": scipy.stats.skew(N_k), "k": k, "n": n, "k_occurrence": ndarray,
-        "hubs": DataFrame(index, k_occurrence)}`` with the ``top`` largest k-occurrences
-        (ties by index).
-
-    Example:
-        >>> import numpy as np
-        >>> out = hubness(np.random.default_rng(0).normal(size=(50, 8)), k=5)
-        >>> int(out["k_occurrence"].sum()) == 50 * 5
-        True
-    """
-    from scipy.stats import skew
-
-    x = _l2_normalise(_as_float32_matrix(emb, "emb"), "emb")
-    n = x.shape[0]
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    if n <= k:
-        raise ValueError(f"hubness needs more than k={k} rows, got {n}")
-    chunk = _auto_chunk(n, chunk_size)
-    counts = np.zeros(n, dtype=np.int64)
-    for start in range(0, n, chunk):
-        block = x[start : start + chunk] @ x.T
-        rows = np.arange(block.shape[0])
-        block[rows, start + rows] = -np.inf  # a point is not its own neighbour
-        nn = _topk_indices(block, k)
-        counts += np.bincount(nn.ravel(), minlength=n)
-    order = np.lexsort((np.arange(n), -counts))[: min(top, n)]
-    hubs = pd.DataFrame({"index": order, "k_occurrence": counts[order]})
-    return {
-        "skewness": float(skew(counts)),
-        "k": int(k),
-        "n": int(n),
-        "k_occurrence": counts,
-        "hubs": hubs,
-    }
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,6 +27,8 @@ from safetensors import SafetensorError
 from sentence_transformers import SentenceTransformer
 
 from toolkit._config import cache_dir
+from toolkit._io import write_atomic
+from toolkit._versions import model_library_versions
 
 DEFAULT_MODEL_ENV = "TOOLKIT_MODEL"
 _HUB_TIMEOUT_S = 2.0
@@ -223,7 +225,7 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     description = json.dumps(_describe(model), sort_keys=True, default=str)
     state = model.state_dict(keep_vars=True)
     # torch bumps ``_version`` on every in-place change (optimizer steps, copy_).
-    key = (description, _versions(state))
+    key = (description, _tensor_versions(state))
     memo = getattr(model, "_toolkit_fingerprint", None)
     if memo is not None and memo[0] == key:
         return memo[1]
@@ -232,7 +234,7 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     # as make and git judge it) has the fingerprint recorded the first time it was hashed.
     folder_key, at_load = getattr(model, "_toolkit_files", (None, None))
     record = None
-    if folder_key and at_load == _versions(state):
+    if folder_key and at_load == _tensor_versions(state):
         record = cache_dir() / "fingerprints" / f"{folder_key}-{_sha256(description)[:16]}"
         try:
             fingerprint = record.read_text().strip()
@@ -252,11 +254,12 @@ def model_fingerprint(model: SentenceTransformer) -> str:
     fingerprint = digest.hexdigest()
     object.__setattr__(model, "_toolkit_fingerprint", (key, fingerprint))
     if record is not None:
-        _write_atomic(record, fingerprint)
+        _write_record(record, fingerprint)
     return fingerprint
 
 
-def _versions(state: dict) -> tuple:
+def _tensor_versions(state: dict) -> tuple:
+    """Identity of every tensor's current contents: storage pointer and torch version counter."""
     return tuple((name, t.data_ptr(), t._version) for name, t in state.items())
 
 
@@ -267,7 +270,7 @@ def _mark_pristine(model: SentenceTransformer, files_key: str) -> None:
     is exactly those files, so a fingerprint recorded for them can be reused.
     """
     state = model.state_dict(keep_vars=True)
-    object.__setattr__(model, "_toolkit_files", (files_key, _versions(state)))
+    object.__setattr__(model, "_toolkit_files", (files_key, _tensor_versions(state)))
 
 
 def _sha256(text: str) -> str:
@@ -285,12 +288,9 @@ def _folder_key(path: Path) -> str:
     return _sha256(json.dumps([str(root), files]))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_record(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError:
         pass  # a read-only cache only costs a re-hash next time
 
@@ -320,19 +320,7 @@ def _describe(model: SentenceTransformer) -> dict:
         "max_seq_length": getattr(model, "max_seq_length", None),
         "similarity": getattr(model, "similarity_fn_name", None),
         # the numbers a forward pass gives depend on the code too, not only the weights
-        "libraries": _library_versions(),
-    }
-
-
-@functools.cache
-def _library_versions() -> dict[str, str]:
-    import sentence_transformers
-    import transformers
-
-    return {
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "sentence-transformers": sentence_transformers.__version__,
+        "libraries": model_library_versions(),
     }
 
 

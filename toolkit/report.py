@@ -30,13 +30,14 @@ import html
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from toolkit._io import write_atomic
 
 __all__ = ["ReportError", "build_report", "PLOTLY_JS_NAME"]
 
@@ -423,13 +424,5 @@ Python {sys.version.split()[0]}, built {stamp}.</p>
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` beside ``path`` and rename it into place, readable by all (0o644)."""
+    write_atomic(path, data, mode=0o644, make_parents=False)

@@ -18,10 +18,18 @@ describe the model card of the origin project and a tuned alternative:
 with the loss curve, the effective per-step learning rate and a manifest that is also written
 as ``run_manifest.json`` beside the saved model.
 
+The recipe registry and the schedule maths live here only: :func:`get_recipe` (recipes by
+name), :meth:`Recipe.schedule` (steps and warm-up for n pairs), :func:`expected_lr_schedule`
+(the lr of every step, from the recipe alone), :func:`recipe_table`, :func:`loss_by_epoch`;
+drift of trained models: :func:`weight_drift`, :func:`embedding_drift`, :func:`drift_summary`.
+Experiment drivers (lr selection on a split, cross-validation) are in
+:mod:`toolkit.experiments`.
+
 Example:
     >>> from toolkit.training import CARD_AS_RUN, finetune
-    >>> run = finetune(model, [("роботы для доставки", "РОБОТИЗИРОВАННЫЙ КУРЬЕРСКИЙ КОМПЛЕКС")],
-    ...                CARD_AS_RUN)                                    # doctest: +SKIP
+    >>> pairs = [("роботы для доставки", "РОБОТИЗИРОВАННЫЙ КУРЬЕРСКИЙ КОМПЛЕКС"),
+    ...          ("шифрование данных", "СПОСОБ ШИФРОВАНИЯ ДАННЫХ")]
+    >>> run = finetune(model, pairs, CARD_AS_RUN)                      # doctest: +SKIP
     >>> max(run.lr_schedule)                                           # doctest: +SKIP
 """
 
@@ -34,17 +42,19 @@ import json
 import logging
 import math
 import os
-import platform
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from toolkit._io import write_atomic
+from toolkit._versions import run_library_versions
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +64,22 @@ __all__ = [
     "DEFAULT_LR_CANDIDATES",
     "MANIFEST_NAME",
     "LrSelection",
+    "RECIPE_NAMES",
     "Recipe",
+    "RecipeSchedule",
     "RunResult",
     "ScheduleWarning",
     "TUNED_STATIC",
     "TUNED_USE",
+    "drift_summary",
     "embedding_drift",
+    "expected_lr_schedule",
     "finetune",
+    "get_recipe",
     "kfold_by_query",
     "load_manifest",
+    "loss_by_epoch",
+    "recipe_table",
     "repeat_over_seeds",
     "select_lr",
     "tuned_recipe",
@@ -99,6 +116,20 @@ _MULTI_SAMPLERS = ("round_robin", "proportional")
 
 class ScheduleWarning(UserWarning):
     """A run's effective learning-rate schedule differs from what its recipe suggests."""
+
+
+class RecipeSchedule(NamedTuple):
+    """What :meth:`Recipe.schedule` computes for a number of training pairs.
+
+    Attributes:
+        steps: Optimizer steps the trainer runs.
+        scheduler_steps: Steps the lr scheduler is sized for (``fit()`` floors the batches).
+        warmup_steps: Warm-up length in optimizer steps.
+    """
+
+    steps: int
+    scheduler_steps: int
+    warmup_steps: int
 
 
 @dataclass(frozen=True)
@@ -221,6 +252,48 @@ class Recipe:
             Field name to value.
         """
         return dataclasses.asdict(self)
+
+    def warmup_for(self, total_steps: int) -> int:
+        """Warm-up length in optimizer steps for a schedule of ``total_steps`` steps.
+
+        An int ``warmup_steps`` is used as given; a float ratio in ``(0, 1)`` becomes
+        ``ceil(ratio * total_steps)`` (``transformers``' ``get_warmup_steps`` rule).
+        """
+        w = self.warmup_steps
+        if isinstance(w, float) and 0 < w < 1:
+            return math.ceil(w * total_steps)
+        return int(w)
+
+    def schedule(self, n_pairs: int) -> RecipeSchedule:
+        """The schedule a run of this recipe on ``n_pairs`` pairs gets, before running it.
+
+        The trainer runs ``ceil(n_pairs / batch_size) * epochs`` optimizer steps (it keeps
+        the last, partial batch). In ``"trainer"`` mode the scheduler is sized by those
+        steps; in ``"fit"`` mode it is sized the way ``SentenceTransformer.fit()`` sizes it,
+        ``(n_pairs // batch_size) * epochs``. The warm-up follows :meth:`warmup_for` of the
+        scheduler's size.
+
+        Args:
+            n_pairs: Number of training pairs (>= 1).
+
+        Returns:
+            A :class:`RecipeSchedule` ``(steps, scheduler_steps, warmup_steps)``.
+
+        Raises:
+            ValueError: ``n_pairs`` is not an int >= 1.
+
+        Example:
+            >>> CARD_AS_RUN.schedule(50)
+            RecipeSchedule(steps=70, scheduler_steps=60, warmup_steps=10000)
+        """
+        if not isinstance(n_pairs, int) or isinstance(n_pairs, bool) or n_pairs < 1:
+            raise ValueError(f"n_pairs={n_pairs!r}: expected an int >= 1")
+        steps = math.ceil(n_pairs / self.batch_size) * self.epochs
+        if self.optimizer_mode == "fit":
+            total = (n_pairs // self.batch_size) * self.epochs
+        else:
+            total = steps
+        return RecipeSchedule(steps, total, self.warmup_for(total))
 
 
 #: The card's listed hyperparameters run through SentenceTransformerTrainer (non-default ones:
@@ -403,29 +476,6 @@ def _fingerprint(pairs: Sequence[tuple[str, str]]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _versions() -> dict[str, str]:
-    """Versions of the libraries that determine a run's numbers."""
-    import sentence_transformers
-    import torch
-    import transformers
-
-    import toolkit
-
-    out = {
-        "toolkit": toolkit.__version__,
-        "sentence-transformers": sentence_transformers.__version__,
-        "transformers": transformers.__version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-    for name in ("datasets", "accelerate"):
-        try:
-            out[name] = __import__(name).__version__
-        except ImportError:  # pragma: no cover - both are sentence-transformers[train] deps
-            pass
-    return out
-
-
 # --------------------------------------------------------------------------- training
 
 
@@ -454,13 +504,9 @@ def _fit_style_optimizers(
     import torch
     from torch import nn
 
-    steps_per_epoch = n_pairs // recipe.batch_size  # fit_mixin.py:338 (floor, one dataset)
-    t_total = int(steps_per_epoch * recipe.epochs) * 1  # fit_mixin.py:339, one loss
-    warmup = recipe.warmup_steps
-    if isinstance(warmup, float) and warmup < 1 and not float(warmup).is_integer():
-        # fit() takes only an int; read a ratio like transformers' get_warmup_steps (ceil).
-        warmup = math.ceil(warmup * t_total)
-    warmup = int(warmup)
+    # fit_mixin.py:338-339: (n_pairs // batch_size) * epochs, one dataset, one loss; fit()
+    # takes only an int warm-up, so a ratio is read like transformers' get_warmup_steps (ceil).
+    _, t_total, warmup = recipe.schedule(n_pairs)
 
     param_optimizer = list(nn.ModuleDict({"model": model, "_dataset_1": loss}).named_parameters())
     no_decay = ["bias", "LayerNorm.bias", "LayerNorm.weight"]
@@ -582,7 +628,9 @@ def finetune(
 
     Raises:
         ValueError: If ``train_pairs`` holds something other than two non-empty strings per
-            row (the message names the row), or is empty.
+            row (the message names the row), or is empty; if batches would hold a single
+            pair (one training pair, or ``batch_size=1``: MNRL has no in-batch negatives
+            then and learns nothing); or if ``output_dir`` is an existing file.
     """
     import datasets
     import torch
@@ -595,6 +643,18 @@ def finetune(
     from transformers.trainer_callback import PrinterCallback
 
     pairs = _as_pairs(train_pairs)
+    if recipe.loss == "mnrl" and min(len(pairs), recipe.batch_size) < 2:
+        what = f"{len(pairs)} pair" if len(pairs) < 2 else f"batch_size={recipe.batch_size}"
+        raise ValueError(
+            f"train_pairs: {what} gives batches of one; MNRL (MultipleNegativesRankingLoss) "
+            "uses the other pairs of a batch as negatives, so with none the loss is constant "
+            "and nothing is learned -- train on at least 2 pairs with batch_size >= 2"
+        )
+    if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
+        raise ValueError(
+            f"output_dir={str(output_dir)!r} is an existing file; expected a folder (new or "
+            "existing) to save the trained model in"
+        )
     if seed is not None:
         recipe = recipe.replace(seed=int(seed))
     if recipe.full_determinism:
@@ -694,10 +754,8 @@ def finetune(
 
     if recipe.optimizer_mode == "fit":
         warmup_steps_abs = int(warmup_used)
-    elif isinstance(recipe.warmup_steps, float) and recipe.warmup_steps < 1:
-        warmup_steps_abs = math.ceil(recipe.warmup_steps * steps)
     else:
-        warmup_steps_abs = int(recipe.warmup_steps)
+        warmup_steps_abs = recipe.warmup_for(steps)
     if warmup_steps_abs > steps:
         run_warnings.append(
             f"warmup ({warmup_steps_abs}) exceeds total steps ({steps}): peak lr {peak:.3g}"
@@ -713,7 +771,7 @@ def finetune(
     eval_metrics = _eval_to_dict(eval_set(tuned)) if eval_set is not None else None
     manifest: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "versions": _versions(),
+        "versions": run_library_versions(),
         "seed": recipe.seed,
         "recipe": recipe.to_dict(),
         "data": {"fingerprint_sha256": _fingerprint(pairs), "n_pairs": len(pairs)},
@@ -738,9 +796,7 @@ def finetune(
         out_path = Path(output_dir)
         manifest["output_dir"] = str(out_path)
         tuned.save(str(out_path))
-        tmp = out_path / (MANIFEST_NAME + ".tmp")
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        tmp.replace(out_path / MANIFEST_NAME)
+        write_atomic(out_path / MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=2))
     return RunResult(
         model=tuned,
         loss_curve=loss_curve,
@@ -883,6 +939,16 @@ def select_lr(
 # --------------------------------------------------------------------------- drift
 
 
+def _same_parameters(base: Any, tuned: Any, label: str) -> tuple[dict, dict]:
+    """Both models' named parameters; raise naming one parameter if the names differ."""
+    pb = dict(base.named_parameters())
+    pt = dict(tuned.named_parameters())
+    if pb.keys() != pt.keys():
+        only = sorted(set(pb) ^ set(pt))
+        raise ValueError(f"{label} have different parameters, e.g. {only[0]!r}")
+    return pb, pt
+
+
 def weight_drift(
     base: Any, tuned: Any, *, by: str = "parameter", noise: float = 1e-7
 ) -> pd.DataFrame:
@@ -911,11 +977,7 @@ def weight_drift(
 
     if by not in ("parameter", "module"):
         raise ValueError(f"by={by!r}, expected 'parameter' or 'module'")
-    pb = dict(base.named_parameters())
-    pt = dict(tuned.named_parameters())
-    if pb.keys() != pt.keys():
-        only = sorted(set(pb) ^ set(pt))
-        raise ValueError(f"base and tuned have different parameters, e.g. {only[0]!r}")
+    pb, pt = _same_parameters(base, tuned, "base and tuned")
     acc: dict[str, list[float]] = {}
     with torch.no_grad():
         for name, wb in pb.items():
@@ -987,10 +1049,12 @@ def embedding_drift(
         raise ValueError(f"embedding shapes differ: base {eb.shape}, tuned {et.shape}")
     cos = np.sum(eb * et, axis=1)
 
+    from toolkit.diagnostics import top_k
+
     def neighbours(e: np.ndarray) -> np.ndarray:
         sim = e @ e.T
         np.fill_diagonal(sim, -np.inf)
-        return np.argsort(-sim, axis=1, kind="stable")[:, :k]
+        return top_k(sim, k)
 
     nb, nt = neighbours(eb), neighbours(et)
     overlap = [len(set(a) & set(b)) / k for a, b in zip(nb.tolist(), nt.tolist(), strict=True)]
@@ -1001,6 +1065,296 @@ def embedding_drift(
         "k": k,
         "n_texts": len(texts),
     }
+
+
+# --------------------------------------------------------------------------- recipes by name
+
+#: Names accepted by :func:`get_recipe`.
+RECIPE_NAMES = ("card_as_documented", "card_as_run", "tuned")
+
+#: Recipe fields shown by :func:`recipe_table` by default (the ones a reader compares).
+_TABLE_FIELDS = (
+    "optimizer_mode",
+    "learning_rate",
+    "weight_decay",
+    "warmup_steps",
+    "scheduler",
+    "batch_size",
+    "epochs",
+    "max_grad_norm",
+    "loss_scale",
+    "similarity",
+    "freeze_embeddings",
+    "seed",
+)
+
+
+def get_recipe(
+    name: str | Recipe,
+    *,
+    model_kind: str = "use",
+    learning_rate: float | None = None,
+    **changes: Any,
+) -> Recipe:
+    """Return a recipe by name, with optional field changes.
+
+    Args:
+        name: ``"card_as_documented"`` (:data:`toolkit.training.CARD_AS_DOCUMENTED`),
+            ``"card_as_run"`` (:data:`toolkit.training.CARD_AS_RUN`) or ``"tuned"``
+            (:func:`toolkit.training.tuned_recipe` for ``model_kind``); a :class:`Recipe`
+            is passed through.
+        model_kind: For ``"tuned"``: ``"use"``/``"transformer"`` or ``"static"``.
+        learning_rate: For ``"tuned"`` (or a :class:`Recipe`): the lr chosen on the dev split
+            (``None`` keeps the recipe's). Refused for the card recipes, whose lr is what
+            is being reproduced.
+        **changes: Other fields to replace, e.g. ``freeze_embeddings=True``.
+
+    Returns:
+        The validated :class:`Recipe`.
+
+    Raises:
+        ValueError: ``name`` is unknown (the message lists the known names), or a
+            ``learning_rate`` is given for a card recipe.
+    """
+    if isinstance(name, Recipe):
+        recipe = name
+        if learning_rate is not None:
+            changes["learning_rate"] = float(learning_rate)
+    elif name == "card_as_documented" or name == "card_as_run":
+        if learning_rate is not None:
+            raise ValueError(
+                f"learning_rate={learning_rate!r}: the card recipe {name!r} has a fixed lr; "
+                "pass learning_rate only for 'tuned'"
+            )
+        recipe = CARD_AS_DOCUMENTED if name == "card_as_documented" else CARD_AS_RUN
+    elif name == "tuned":
+        recipe = tuned_recipe(model_kind, learning_rate)
+    else:
+        raise ValueError(f"recipe name {name!r} is unknown; expected one of {list(RECIPE_NAMES)}")
+    return recipe.replace(**changes) if changes else recipe
+
+
+def recipe_table(
+    recipes: Mapping[str, Recipe],
+    *,
+    fields: Sequence[str] | None = None,
+    only_differences: bool = False,
+) -> pd.DataFrame:
+    """Recipes side by side: one row per field, one column per recipe.
+
+    Args:
+        recipes: ``{column name: Recipe}``.
+        fields: Fields to show; ``None`` shows the usual ones (optimizer mode, lr, weight
+            decay, warm-up, scheduler, batch size, epochs, clipping, loss scale, similarity,
+            frozen embeddings, seed).
+        only_differences: Keep only the rows where the recipes differ.
+
+    Returns:
+        DataFrame indexed by field name, values as the recipes hold them (text, so mixed
+        types print alike).
+
+    Raises:
+        ValueError: ``recipes`` is empty or a field is not a recipe field.
+    """
+    if not recipes:
+        raise ValueError("recipes: expected at least one recipe")
+    fields = list(fields) if fields is not None else list(_TABLE_FIELDS)
+    known = set(Recipe.__dataclass_fields__)
+    for i, f in enumerate(fields):
+        if f not in known:
+            raise ValueError(f"fields[{i}]={f!r} is not a Recipe field")
+    data = {name: [_fmt_value(getattr(r, f)) for f in fields] for name, r in recipes.items()}
+    table = pd.DataFrame(data, index=pd.Index(fields, name="field"))
+    if only_differences and len(recipes) > 1:
+        table = table[table.nunique(axis=1) > 1]
+    return table
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, float) and not float(value).is_integer():
+        return f"{value:g}"
+    return str(value)
+
+
+def expected_lr_schedule(recipe: Recipe, n_pairs: int) -> np.ndarray:
+    """Learning rate of every optimizer step of a run, computed from the recipe alone.
+
+    This re-derives the schedule from the scheduler formulas (``transformers``'
+    ``get_linear_schedule_with_warmup`` and friends) without running anything, as a check on
+    the schedule that :func:`toolkit.training.finetune` reads back from the optimizer.
+
+    The trainer runs ``ceil(n_pairs / batch_size) * epochs`` steps (it keeps the last,
+    partial batch). In ``"trainer"`` mode the schedule is sized by those steps; a float
+    warm-up in ``[0, 1)`` is ``ceil(ratio * steps)``. In ``"fit"`` mode the schedule is sized
+    the way ``SentenceTransformer.fit()`` sizes it, ``(n_pairs // batch_size) * epochs``,
+    and the warm-up is used as given, so with the card's 10,000 warm-up steps the lr of step
+    ``s`` (0-based) is ``lr * s / 10000``.
+
+    Args:
+        recipe: The recipe; schedulers ``linear``/``warmuplinear``, ``constant``/
+            ``constantlr``, ``constant_with_warmup``/``warmupconstant`` and ``cosine``/
+            ``warmupcosine`` are supported.
+        n_pairs: Number of training pairs (>= 1).
+
+    Returns:
+        Array of length ``steps``; entry ``s`` is the lr used by optimizer step ``s + 1``.
+
+    Raises:
+        ValueError: ``n_pairs`` < 1 or the scheduler is not one of the above.
+
+    Example:
+        >>> lr = expected_lr_schedule(CARD_AS_RUN, 50)
+        >>> len(lr), f"{lr.max():.3g}"   # 70 steps; peak 2e-5 * 69 / 10000
+        (70, '1.38e-07')
+    """
+    steps, total, warmup = recipe.schedule(n_pairs)
+    kind = {
+        "warmuplinear": "linear",
+        "linear": "linear",
+        "constantlr": "constant",
+        "constant": "constant",
+        "warmupconstant": "constant_with_warmup",
+        "constant_with_warmup": "constant_with_warmup",
+        "warmupcosine": "cosine",
+        "cosine": "cosine",
+    }.get(recipe.scheduler.lower())
+    if kind is None:
+        raise ValueError(
+            f"recipe {recipe.name!r}: scheduler={recipe.scheduler!r} is not supported here; "
+            "expected linear, constant, constant_with_warmup or cosine (or fit()'s names)"
+        )
+    s = np.arange(steps, dtype=np.float64)
+    if kind == "constant":
+        factor = np.ones_like(s)
+    else:
+        warm = s / max(1, warmup)
+        after = s - warmup
+        if kind == "constant_with_warmup":
+            decay = np.ones_like(s)
+        elif kind == "linear":
+            decay = np.maximum(0.0, (total - s) / max(1, total - warmup))
+        else:  # cosine, half a cycle
+            progress = after / max(1, total - warmup)
+            decay = np.maximum(0.0, 0.5 * (1.0 + np.cos(math.pi * 2.0 * 0.5 * progress)))
+        factor = np.where(s < warmup, warm, decay)
+    return recipe.learning_rate * factor
+
+
+def loss_by_epoch(loss_curve: Sequence[Any], epochs: int) -> np.ndarray:
+    """Mean training loss of each epoch, from a run's per-step loss curve.
+
+    Single steps are noisy under MNRL: every batch holds other in-batch negatives, and the
+    last batch of an epoch may be small. Epoch means show the trend.
+
+    Args:
+        loss_curve: ``RunResult.loss_curve`` (``(step, loss)`` pairs) or plain losses, one per
+            optimizer step in order.
+        epochs: Number of epochs of the run; the step count must be a multiple of it.
+
+    Returns:
+        Array of ``epochs`` mean losses.
+
+    Raises:
+        ValueError: The number of steps is not a positive multiple of ``epochs``.
+
+    Example:
+        >>> loss_by_epoch([(1, 2.0), (2, 1.0), (3, 0.5), (4, 0.5)], 2).tolist()
+        [1.5, 0.5]
+    """
+    losses = np.array(
+        [x[1] if isinstance(x, Sequence) else x for x in loss_curve], dtype=np.float64
+    )
+    if epochs < 1 or len(losses) == 0 or len(losses) % epochs:
+        raise ValueError(
+            f"loss_curve has {len(losses)} steps, not a positive multiple of epochs={epochs!r}"
+        )
+    return losses.reshape(epochs, -1).mean(axis=1)
+
+
+# --------------------------------------------------------------------------- drift of several runs
+
+
+class _ParameterSubset:
+    """Duck-typed stand-in for a module that exposes only some of its named parameters.
+
+    :func:`toolkit.training.weight_drift` reads nothing but ``named_parameters()``.
+    """
+
+    def __init__(self, model: Any, names: Sequence[str]) -> None:
+        self._params = dict(model.named_parameters())
+        self._names = list(names)
+
+    def named_parameters(self):  # noqa: D102 - mirrors torch.nn.Module.named_parameters
+        return ((n, self._params[n]) for n in self._names)
+
+
+def drift_summary(
+    base: Any,
+    tuned: Mapping[str, Any],
+    texts: Sequence[str],
+    *,
+    k: int = 10,
+    skip_identical: bool = True,
+) -> pd.DataFrame:
+    """How far each trained model moved from the base: weights and embeddings.
+
+    Args:
+        base: The model before training.
+        tuned: ``{name: trained model}`` of the same architecture.
+        texts: Texts to encode for the embedding drift (e.g. every title of the corpus).
+        k: Neighbours per text for the neighbour overlap.
+        skip_identical: Leave tensors that are bit-identical in both models (e.g. a frozen
+            embedding table) out of the weight statistics, so they describe the weights
+            training moved (and a 65M-row frozen table is not compared in float64 for
+            nothing); their size is reported in ``identical_params``. ``False`` keeps every
+            tensor.
+
+    Returns:
+        One row per trained model (indexed by name): ``weight_rel_change`` (``||Δw|| / ||w||``
+        over the compared tensors), ``max_param_rel_change`` (the largest per-tensor value),
+        ``changed_share`` (share of compared weights that moved beyond float noise), from
+        :func:`toolkit.training.weight_drift`; ``identical_params`` (weights left out as
+        bit-identical); ``mean_cosine``, ``min_cosine`` (base vs trained vector of the same
+        text) and ``neighbour_overlap`` (share of the ``k`` nearest texts kept), from
+        :func:`toolkit.training.embedding_drift`.
+
+    Raises:
+        ValueError: ``tuned`` is empty, or the architectures differ.
+    """
+    import torch
+
+    if not tuned:
+        raise ValueError("tuned: expected at least one trained model")
+    rows = {}
+    for name, model in tuned.items():
+        pb, pt = _same_parameters(base, model, f"tuned[{name!r}] and base")
+        identical = [
+            n
+            for n in pb
+            if skip_identical and pb[n].shape == pt[n].shape and torch.equal(pb[n], pt[n])
+        ]
+        keep = [n for n in pb if n not in set(identical)]
+        n_identical = int(sum(pb[n].numel() for n in identical))
+        if keep:
+            w = weight_drift(_ParameterSubset(base, keep), _ParameterSubset(model, keep))
+            total = w[w["name"] == "__total__"].iloc[0]
+            rel, share = float(total["rel_change"]), float(total["changed_share"])
+            max_rel = float(w.loc[w["name"] != "__total__", "rel_change"].max())
+        else:  # nothing moved at all
+            rel = share = max_rel = 0.0
+        e = embedding_drift(base, model, list(texts), k=k)
+        rows[name] = {
+            "weight_rel_change": rel,
+            "max_param_rel_change": max_rel,
+            "changed_share": share,
+            "identical_params": n_identical,
+            "mean_cosine": e["mean_cosine"],
+            "min_cosine": e["min_cosine"],
+            "neighbour_overlap": e["neighbour_overlap"],
+        }
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "recipe"
+    return out
 
 
 # --------------------------------------------------------------------------- cross-validation

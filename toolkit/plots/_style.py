@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -165,3 +166,82 @@ def as_vector(values: object, name: str, *, allow_empty: bool = False) -> np.nda
     if bad.size:
         raise ValueError(f"{name}[{bad[0]}] is {array[bad[0]]}; expected a finite number")
     return array
+
+
+def aligned_list(values: object, name: str, n: int, *, of: str, what: str = "sequence") -> list:
+    """``values`` as a list of ``n`` entries, or ``ValueError`` naming ``name``.
+
+    Args:
+        values: Labels, ids, texts ... one per row of something else.
+        name: Argument name for the message.
+        n: Required length.
+        of: What sets the length, completing "... but {of}" (e.g. ``"xy has 5 rows"``).
+        what: Noun of the "not a single string" message.
+    """
+    if isinstance(values, (str, bytes)):
+        raise ValueError(f"{name} must be a {what}, not a single string")
+    values = list(values)
+    if len(values) != n:
+        raise ValueError(f"{name} has {len(values)} entries but {of}")
+    return values
+
+
+def series_xy(
+    curves: Mapping[str, Sequence[float] | Sequence[tuple[int, float]]],
+    name: str,
+    *,
+    nonnegative: bool = False,
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Check ``curves`` and return ``[(series name, steps, values), ...]`` in mapping order.
+
+    Args:
+        curves: ``name -> values`` (steps 0..n-1) or ``name -> [(step, value), ...]``, or an
+            ``(n, 2)`` array of (step, value) rows.
+        name: Argument name for error messages.
+        nonnegative: Also reject negative values.
+
+    Returns:
+        One ``(series name, steps as float64, values as float64)`` triple per series.
+
+    Raises:
+        ValueError: As described in :func:`toolkit.plots.plot_lr_schedule`.
+    """
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError(f"{name} must be a non-empty mapping series name -> values")
+    out = []
+    for key, values in curves.items():
+        label = f"{name}[{key!r}]"
+        if isinstance(values, (str, bytes)):
+            raise ValueError(f"{label} must be a sequence of numbers or (step, value) pairs")
+        try:
+            arr = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{label} must be a sequence of numbers or (step, value) pairs ({exc})"
+            ) from None
+        if arr.ndim == 1:
+            x, y = np.arange(arr.size, dtype=np.float64), arr
+        elif arr.ndim == 2 and arr.shape[1] == 2:
+            x, y = arr[:, 0], arr[:, 1]
+        else:
+            raise ValueError(
+                f"{label} has shape {arr.shape}; expected n values or n (step, value) pairs"
+            )
+        if y.size == 0:
+            raise ValueError(f"{label} is empty")
+        bad = np.flatnonzero(~np.isfinite(x) | ~np.isfinite(y))
+        if bad.size:
+            raise ValueError(f"{label}[{bad[0]}] is not finite")
+        if nonnegative and (y < 0).any():
+            pos = int(np.flatnonzero(y < 0)[0])
+            raise ValueError(f"{label}[{pos}] = {y[pos]} is negative")
+        steps_back = np.flatnonzero(np.diff(x) <= 0)
+        if steps_back.size:
+            pos = int(steps_back[0]) + 1
+            raise ValueError(
+                f"{label}[{pos}] has step {x[pos]:g} after step {x[pos - 1]:g}; steps must increase"
+            )
+        if np.all(x == np.round(x)):
+            x = x.astype(np.int64)
+        out.append((str(key), x, y))
+    return out

@@ -16,6 +16,7 @@ from toolkit.plots._style import (
     SERIES_COLORS,
     UNKNOWN_COLOR,
     WRONG_COLOR,
+    aligned_list,
     apply_layout,
     hover_text,
     ipc_section,
@@ -285,12 +286,7 @@ def _coords(xy, name: str) -> np.ndarray:
 
 
 def _aligned(values, name: str, n: int, against: str) -> list:
-    if isinstance(values, (str, bytes)):
-        raise ValueError(f"{name} must be a sequence, not a single string")
-    values = list(values)
-    if len(values) != n:
-        raise ValueError(f"{name} has {len(values)} entries but {against} has {n} rows")
-    return values
+    return aligned_list(values, name, n, of=f"{against} has {n} rows")
 
 
 def _ids(values, name: str, n: int, against: str) -> list[str]:

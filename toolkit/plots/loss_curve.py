@@ -7,8 +7,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from toolkit.plots._style import SERIES_COLORS, apply_layout, hover_text, scatter_class
-from toolkit.plots.lr_schedule import _series_xy
+from toolkit.plots._style import (
+    SERIES_COLORS,
+    apply_layout,
+    hover_text,
+    scatter_class,
+    series_xy,
+)
 
 
 def plot_loss_curve(
@@ -55,7 +60,7 @@ def plot_loss_curve(
         isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1
     ):
         raise ValueError(f"smooth must be a positive integer or None, got {smooth!r}")
-    series = _series_xy(curves, "curves")
+    series = series_xy(curves, "curves")
     trace_cls = scatter_class(max(len(x) for _, x, _ in series))
     fig = go.Figure()
     for k, (name, x, y) in enumerate(series):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import plotly.graph_objects as go
 
-from toolkit.plots._style import SERIES_COLORS, apply_layout, hover_text, scatter_class
+from toolkit.plots._style import (
+    SERIES_COLORS,
+    apply_layout,
+    hover_text,
+    scatter_class,
+    series_xy,
+)
 
 
 def plot_lr_schedule(
@@ -46,7 +51,7 @@ def plot_lr_schedule(
         >>> [t.name for t in fig.data]
         ['warmup 10000', 'constant']
     """
-    series = _series_xy(schedules, "schedules", nonnegative=True)
+    series = series_xy(schedules, "schedules", nonnegative=True)
     fig = go.Figure()
     trace_cls = scatter_class(max(len(x) for _, x, _ in series))
     for k, (name, x, y) in enumerate(series):
@@ -68,64 +73,3 @@ def plot_lr_schedule(
         exponentformat="e",
     )
     return apply_layout(fig, title=title, width=width, height=height)
-
-
-def _series_xy(
-    curves: Mapping[str, Sequence[float] | Sequence[tuple[int, float]]],
-    name: str,
-    *,
-    nonnegative: bool = False,
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Check ``curves`` and return ``[(series name, steps, values), ...]`` in mapping order.
-
-    Args:
-        curves: ``name -> values`` (steps 0..n-1) or ``name -> [(step, value), ...]``, or an
-            ``(n, 2)`` array of (step, value) rows.
-        name: Argument name for error messages.
-        nonnegative: Also reject negative values.
-
-    Returns:
-        One ``(series name, steps as float64, values as float64)`` triple per series.
-
-    Raises:
-        ValueError: As described in :func:`plot_lr_schedule`.
-    """
-    if not isinstance(curves, Mapping) or not curves:
-        raise ValueError(f"{name} must be a non-empty mapping series name -> values")
-    out = []
-    for key, values in curves.items():
-        label = f"{name}[{key!r}]"
-        if isinstance(values, (str, bytes)):
-            raise ValueError(f"{label} must be a sequence of numbers or (step, value) pairs")
-        try:
-            arr = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                f"{label} must be a sequence of numbers or (step, value) pairs ({exc})"
-            ) from None
-        if arr.ndim == 1:
-            x, y = np.arange(arr.size, dtype=np.float64), arr
-        elif arr.ndim == 2 and arr.shape[1] == 2:
-            x, y = arr[:, 0], arr[:, 1]
-        else:
-            raise ValueError(
-                f"{label} has shape {arr.shape}; expected n values or n (step, value) pairs"
-            )
-        if y.size == 0:
-            raise ValueError(f"{label} is empty")
-        bad = np.flatnonzero(~np.isfinite(x) | ~np.isfinite(y))
-        if bad.size:
-            raise ValueError(f"{label}[{bad[0]}] is not finite")
-        if nonnegative and (y < 0).any():
-            pos = int(np.flatnonzero(y < 0)[0])
-            raise ValueError(f"{label}[{pos}] = {y[pos]} is negative")
-        steps_back = np.flatnonzero(np.diff(x) <= 0)
-        if steps_back.size:
-            pos = int(steps_back[0]) + 1
-            raise ValueError(
-                f"{label}[{pos}] has step {x[pos]:g} after step {x[pos - 1]:g}; steps must increase"
-            )
-        if np.all(x == np.round(x)):
-            x = x.astype(np.int64)
-        out.append((str(key), x, y))
-    return out

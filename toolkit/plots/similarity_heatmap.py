@@ -7,7 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from toolkit.plots._style import WRONG_COLOR, apply_layout, hover_text, truncate_label
+from toolkit.plots._style import (
+    WRONG_COLOR,
+    aligned_list,
+    apply_layout,
+    hover_text,
+    truncate_label,
+)
 
 OUTLINE_COLOR = WRONG_COLOR
 
@@ -142,9 +148,4 @@ def plot_similarity_heatmap(
 
 
 def _labels(labels, name: str, n: int, what: str) -> list:
-    if isinstance(labels, (str, bytes)):
-        raise ValueError(f"{name} must be a sequence of labels, not a single string")
-    labels = list(labels)
-    if len(labels) != n:
-        raise ValueError(f"{name} has {len(labels)} entries but scores has {n} {what}")
-    return labels
+    return aligned_list(labels, name, n, of=f"scores has {n} {what}", what="sequence of labels")

