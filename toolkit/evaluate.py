@@ -1,8 +1,8 @@
 """Deprecated: the old home of system comparison and the notebook tables.
 
-Everything moved (``load_data``/``select_split`` stay importable here until
-``toolkit.data.load``/``data.select_split`` replace them):
+Everything moved:
 
+* :mod:`toolkit.data` -- ``load_data`` is ``data.load``, ``select_split`` is ``data.select_split``;
 * :mod:`toolkit.evaluation` -- ``compare_systems``, ``SystemComparison``, ``load_models``,
   ``top1``, ``failure_gallery``, ``heatmap_block``, ``evaluate_cli``, ``BASELINES``,
   ``SUMMARY_METRICS``;
@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import warnings
 
-from toolkit._loading import load_data, select_split
+from toolkit.data import load as load_data
+from toolkit.data import select_split
 from toolkit.diagnostics import nearest_titles, neighbour_agreement
 from toolkit.evaluation import (
     BASELINES,
@@ -49,9 +50,9 @@ __all__ = [
 
 warnings.warn(
     "toolkit.evaluate is deprecated: import compare_systems, SystemComparison, load_models, "
-    "top1, failure_gallery, heatmap_block and evaluate_cli from toolkit.evaluation, and "
-    "nearest_titles and neighbour_agreement from toolkit.diagnostics "
-    "(load_data and select_split stay here until toolkit.data provides them)",
+    "top1, failure_gallery, heatmap_block and evaluate_cli from toolkit.evaluation, "
+    "nearest_titles and neighbour_agreement from toolkit.diagnostics, and use "
+    "toolkit.data.load / toolkit.data.select_split for load_data / select_split",
     DeprecationWarning,
     stacklevel=2,
 )

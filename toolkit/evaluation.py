@@ -43,8 +43,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit._io import write_atomic
-from toolkit._loading import load_data, select_split
-from toolkit.data import RetrievalSet
+from toolkit.data import RetrievalSet, select_split
+from toolkit.data import load as load_data
 from toolkit.metrics import rank_columns, tie_order
 
 __all__ = [

@@ -3,7 +3,9 @@
 * :func:`select_lr_on_split` -- train once per candidate lr, score on the dev split only,
   keep the best model;
 * :func:`cross_validate` -- K folds by query x seeds, the gain over the base model per run
-  (:class:`CVResult`).
+  (:class:`CVResult`);
+* the building blocks: :func:`select_lr` (any dev-scoring function), :func:`kfold_by_query`,
+  :func:`repeat_over_seeds` (moved from :mod:`toolkit.training`, which still re-exports them).
 
 Every run is trained by :func:`toolkit.training.finetune` and scored by
 :func:`toolkit.evaluation.evaluate_system`, the same path as every other evaluation.
@@ -20,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.evaluation import evaluate_system
-from toolkit.training import Recipe
+from toolkit.training import DEFAULT_LR_CANDIDATES, TUNED_USE, Recipe, finetune
 
 __all__ = ["CVResult", "cross_validate", "select_lr_on_split"]
 
@@ -239,3 +241,152 @@ def cross_validate(
             }
         )
     return CVResult(table=table, summary=pd.DataFrame(summ).set_index("metric"), folds=fold_list)
+
+
+# --------------------------------------------------------------------------- lr selection
+
+
+@dataclass
+class LrSelection:
+    """Outcome of :func:`select_lr`.
+
+    Attributes:
+        best_lr: The candidate with the highest mean dev score (ties: first in candidate order).
+        recipe: The input recipe with ``learning_rate=best_lr``.
+        table: One row per (learning_rate, seed) with the dev ``score`` and ``peak_lr``.
+        base_score: Dev score of the untrained model.
+    """
+
+    best_lr: float
+    recipe: Recipe
+    table: pd.DataFrame
+    base_score: float
+
+
+def select_lr(
+    model: Any,
+    train_pairs: Any,
+    dev_set_eval_fn: Callable[[Any], Any],
+    candidates: Sequence[float] = DEFAULT_LR_CANDIDATES,
+    *,
+    recipe: Recipe = TUNED_USE,
+    metric: str | None = None,
+    seeds: Sequence[int] | None = None,
+) -> LrSelection:
+    """Pick a learning rate by training once per candidate and scoring on the dev split.
+
+    Only ``train_pairs`` are trained on and only ``dev_set_eval_fn`` is consulted: keep the
+    test split out of both, so the test numbers reported later stay unbiased.
+
+    Args:
+        model: The base ``SentenceTransformer`` (left unchanged).
+        train_pairs: Training pairs, as for :func:`finetune`.
+        dev_set_eval_fn: ``f(model) -> float | dict`` scoring a model on the dev split;
+            higher is better.
+        candidates: Learning rates to try.
+        recipe: Every other hyperparameter; default :data:`TUNED_USE`.
+        metric: Key to read when ``dev_set_eval_fn`` returns a dict (required if it has
+            several keys).
+        seeds: Seeds to average over per candidate; default ``(recipe.seed,)``.
+
+    Returns:
+        An :class:`LrSelection`.
+
+    Raises:
+        ValueError: If ``candidates`` is empty or holds a non-positive value, or the metric
+            key is missing.
+    """
+    candidates = [float(c) for c in candidates]
+    if not candidates:
+        raise ValueError("candidates: expected at least one learning rate")
+    for i, c in enumerate(candidates):
+        if not c > 0:
+            raise ValueError(f"candidates[{i}]={c!r}: expected a positive learning rate")
+    seeds = list(seeds) if seeds is not None else [recipe.seed]
+
+    def score(m: Any) -> float:
+        value = dev_set_eval_fn(m)
+        if not isinstance(value, Mapping):
+            return float(value)
+        key = metric
+        if key is None:
+            if len(value) != 1:
+                raise ValueError(f"metric: dev_set_eval_fn returned keys {sorted(value)}; name one")
+            key = next(iter(value))
+        if key not in value:
+            raise ValueError(f"metric={key!r}: not among the returned keys {sorted(value)}")
+        return float(value[key])
+
+    base_score = score(model)
+    rows = []
+    for lr in candidates:
+        for s in seeds:
+            run = finetune(model, train_pairs, recipe.replace(learning_rate=lr), seed=s)
+            rows.append(
+                {
+                    "learning_rate": lr,
+                    "seed": s,
+                    "score": score(run.model),
+                    "peak_lr": max(run.lr_schedule),
+                }
+            )
+            del run
+    table = pd.DataFrame(rows)
+    means = table.groupby("learning_rate", sort=False)["score"].mean()
+    best_lr = float(means.index[int(np.argmax(means.to_numpy()))])
+    return LrSelection(
+        best_lr=best_lr,
+        recipe=recipe.replace(learning_rate=best_lr),
+        table=table,
+        base_score=base_score,
+    )
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+
+def kfold_by_query(
+    query_ids: Sequence[Any], n_folds: int = 5, seed: int = 42
+) -> list[tuple[list[Any], list[Any]]]:
+    """Split query ids into shuffled K folds (``sklearn.model_selection.KFold``).
+
+    All pairs of a query fall on the same side, so no query is trained and tested at once.
+
+    Args:
+        query_ids: Distinct query ids.
+        n_folds: Number of folds (2 <= n_folds <= number of ids).
+        seed: Shuffle seed.
+
+    Returns:
+        ``n_folds`` tuples ``(train_qids, test_qids)``; the test parts partition the ids.
+
+    Raises:
+        ValueError: On duplicate ids or an impossible ``n_folds``.
+    """
+    from sklearn.model_selection import KFold
+
+    ids = list(query_ids)
+    seen: set = set()
+    for i, q in enumerate(ids):
+        if q in seen:
+            raise ValueError(f"query_ids[{i}]={q!r}: duplicate id; expected distinct query ids")
+        seen.add(q)
+    if not (isinstance(n_folds, int) and 2 <= n_folds <= len(ids)):
+        raise ValueError(f"n_folds={n_folds!r}: expected an int in [2, {len(ids)}]")
+    kf = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return [
+        ([ids[i] for i in tr], [ids[i] for i in te]) for tr, te in kf.split(np.arange(len(ids)))
+    ]
+
+
+def repeat_over_seeds(fn: Callable[[int], Any], seeds: Iterable[int] = (42, 43, 44)) -> list[Any]:
+    """Call ``fn(seed)`` for every seed and collect the results (for seed-variance reports).
+
+    Args:
+        fn: Function of one seed.
+        seeds: Seeds, in order.
+
+    Returns:
+        ``[fn(s) for s in seeds]``.
+    """
+    return [fn(int(s)) for s in seeds]

@@ -21,9 +21,9 @@ as ``run_manifest.json`` beside the saved model.
 The recipe registry and the schedule maths live here only: :func:`get_recipe` (recipes by
 name), :meth:`Recipe.schedule` (steps and warm-up for n pairs), :func:`expected_lr_schedule`
 (the lr of every step, from the recipe alone), :func:`recipe_table`, :func:`loss_by_epoch`;
-drift of trained models: :func:`weight_drift`, :func:`embedding_drift`, :func:`drift_summary`.
-Experiment drivers (lr selection on a split, cross-validation) are in
-:mod:`toolkit.experiments`.
+drift of trained models lives in :mod:`toolkit.drift` and experiment drivers (lr selection,
+folds by query, repeats over seeds, cross-validation) in :mod:`toolkit.experiments`; their
+old names here (``weight_drift``, ``select_lr``, ``kfold_by_query``, ...) still work.
 
 Example:
     >>> from toolkit.training import CARD_AS_RUN, finetune
@@ -63,7 +63,6 @@ __all__ = [
     "CARD_AS_RUN",
     "DEFAULT_LR_CANDIDATES",
     "MANIFEST_NAME",
-    "LrSelection",
     "RECIPE_NAMES",
     "Recipe",
     "RecipeSchedule",
@@ -76,12 +75,9 @@ __all__ = [
     "expected_lr_schedule",
     "finetune",
     "get_recipe",
-    "kfold_by_query",
     "load_manifest",
     "loss_by_epoch",
     "recipe_table",
-    "repeat_over_seeds",
-    "select_lr",
     "tuned_recipe",
     "weight_drift",
 ]
@@ -837,236 +833,6 @@ def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
         ) from exc
 
 
-# --------------------------------------------------------------------------- lr selection
-
-
-@dataclass
-class LrSelection:
-    """Outcome of :func:`select_lr`.
-
-    Attributes:
-        best_lr: The candidate with the highest mean dev score (ties: first in candidate order).
-        recipe: The input recipe with ``learning_rate=best_lr``.
-        table: One row per (learning_rate, seed) with the dev ``score`` and ``peak_lr``.
-        base_score: Dev score of the untrained model.
-    """
-
-    best_lr: float
-    recipe: Recipe
-    table: pd.DataFrame
-    base_score: float
-
-
-def select_lr(
-    model: Any,
-    train_pairs: Any,
-    dev_set_eval_fn: Callable[[Any], Any],
-    candidates: Sequence[float] = DEFAULT_LR_CANDIDATES,
-    *,
-    recipe: Recipe = TUNED_USE,
-    metric: str | None = None,
-    seeds: Sequence[int] | None = None,
-) -> LrSelection:
-    """Pick a learning rate by training once per candidate and scoring on the dev split.
-
-    Only ``train_pairs`` are trained on and only ``dev_set_eval_fn`` is consulted: keep the
-    test split out of both, so the test numbers reported later stay unbiased.
-
-    Args:
-        model: The base ``SentenceTransformer`` (left unchanged).
-        train_pairs: Training pairs, as for :func:`finetune`.
-        dev_set_eval_fn: ``f(model) -> float | dict`` scoring a model on the dev split;
-            higher is better.
-        candidates: Learning rates to try.
-        recipe: Every other hyperparameter; default :data:`TUNED_USE`.
-        metric: Key to read when ``dev_set_eval_fn`` returns a dict (required if it has
-            several keys).
-        seeds: Seeds to average over per candidate; default ``(recipe.seed,)``.
-
-    Returns:
-        An :class:`LrSelection`.
-
-    Raises:
-        ValueError: If ``candidates`` is empty or holds a non-positive value, or the metric
-            key is missing.
-    """
-    candidates = [float(c) for c in candidates]
-    if not candidates:
-        raise ValueError("candidates: expected at least one learning rate")
-    for i, c in enumerate(candidates):
-        if not c > 0:
-            raise ValueError(f"candidates[{i}]={c!r}: expected a positive learning rate")
-    seeds = list(seeds) if seeds is not None else [recipe.seed]
-
-    def score(m: Any) -> float:
-        value = dev_set_eval_fn(m)
-        if not isinstance(value, Mapping):
-            return float(value)
-        key = metric
-        if key is None:
-            if len(value) != 1:
-                raise ValueError(f"metric: dev_set_eval_fn returned keys {sorted(value)}; name one")
-            key = next(iter(value))
-        if key not in value:
-            raise ValueError(f"metric={key!r}: not among the returned keys {sorted(value)}")
-        return float(value[key])
-
-    base_score = score(model)
-    rows = []
-    for lr in candidates:
-        for s in seeds:
-            run = finetune(model, train_pairs, recipe.replace(learning_rate=lr), seed=s)
-            rows.append(
-                {
-                    "learning_rate": lr,
-                    "seed": s,
-                    "score": score(run.model),
-                    "peak_lr": max(run.lr_schedule),
-                }
-            )
-            del run
-    table = pd.DataFrame(rows)
-    means = table.groupby("learning_rate", sort=False)["score"].mean()
-    best_lr = float(means.index[int(np.argmax(means.to_numpy()))])
-    return LrSelection(
-        best_lr=best_lr,
-        recipe=recipe.replace(learning_rate=best_lr),
-        table=table,
-        base_score=base_score,
-    )
-
-
-# --------------------------------------------------------------------------- drift
-
-
-def _same_parameters(base: Any, tuned: Any, label: str) -> tuple[dict, dict]:
-    """Both models' named parameters; raise naming one parameter if the names differ."""
-    pb = dict(base.named_parameters())
-    pt = dict(tuned.named_parameters())
-    if pb.keys() != pt.keys():
-        only = sorted(set(pb) ^ set(pt))
-        raise ValueError(f"{label} have different parameters, e.g. {only[0]!r}")
-    return pb, pt
-
-
-def weight_drift(
-    base: Any, tuned: Any, *, by: str = "parameter", noise: float = 1e-7
-) -> pd.DataFrame:
-    """Measure how far each weight moved between two models of the same architecture.
-
-    For every named parameter ``w``: ``rel_change = ||w_t - w_b|| / ||w_b||`` (``inf`` when
-    ``||w_b|| = 0`` and the tensor moved, ``0`` when it did not) and ``changed_share`` = share
-    of elements with ``|Δ| > noise * max(1, |w_b|)`` (beyond float noise).
-
-    Args:
-        base: The model before training (any ``torch.nn.Module``).
-        tuned: The model after training, with the same parameter names and shapes.
-        by: ``"parameter"`` (one row per parameter) or ``"module"`` (rows grouped by the owning
-            module, i.e. the name without its last component).
-        noise: Relative threshold for ``changed_share``.
-
-    Returns:
-        DataFrame with columns ``name, numel, norm_base, norm_delta, rel_change,
-        changed_share`` and a last summary row named ``"__total__"`` over all parameters.
-
-    Raises:
-        ValueError: If the models' parameter names or shapes differ (the message names one), or
-            ``by`` is unknown.
-    """
-    import torch
-
-    if by not in ("parameter", "module"):
-        raise ValueError(f"by={by!r}, expected 'parameter' or 'module'")
-    pb, pt = _same_parameters(base, tuned, "base and tuned")
-    acc: dict[str, list[float]] = {}
-    with torch.no_grad():
-        for name, wb in pb.items():
-            wt = pt[name]
-            if wb.shape != wt.shape:
-                raise ValueError(
-                    f"parameter {name!r}: shape {tuple(wb.shape)} in base, "
-                    f"{tuple(wt.shape)} in tuned"
-                )
-            b = wb.detach().double().cpu()
-            d = wt.detach().double().cpu() - b
-            key = name if by == "parameter" else name.rpartition(".")[0] or name
-            changed = (d.abs() > noise * torch.clamp(b.abs(), min=1.0)).sum().item()
-            row = acc.setdefault(key, [0, 0.0, 0.0, 0])
-            row[0] += b.numel()
-            row[1] += float((b * b).sum())
-            row[2] += float((d * d).sum())
-            row[3] += changed
-
-    def finish(name: str, numel: float, sq_b: float, sq_d: float, changed: float) -> dict:
-        nb, nd = math.sqrt(sq_b), math.sqrt(sq_d)
-        rel = nd / nb if nb > 0 else (math.inf if nd > 0 else 0.0)
-        return {
-            "name": name,
-            "numel": int(numel),
-            "norm_base": nb,
-            "norm_delta": nd,
-            "rel_change": rel,
-            "changed_share": changed / numel if numel else 0.0,
-        }
-
-    rows = [finish(k, *v) for k, v in acc.items()]
-    totals = np.sum(np.array(list(acc.values()), dtype=float), axis=0) if acc else [0, 0, 0, 0]
-    rows.append(finish("__total__", *totals))
-    return pd.DataFrame(rows)
-
-
-def embedding_drift(
-    base: Any, tuned: Any, texts: Sequence[str], *, k: int = 10, batch_size: int = 32
-) -> dict[str, float]:
-    """Compare the vectors two models give the same texts.
-
-    Args:
-        base: The model before training (``SentenceTransformer``).
-        tuned: The model after training (same output dimension).
-        texts: Texts to encode (at least 2).
-        k: Neighbours per text for the overlap (capped at ``len(texts) - 1``); neighbours are
-            the other texts ranked by cosine, ties broken by position.
-        batch_size: Encoding batch size.
-
-    Returns:
-        ``{"mean_cosine", "min_cosine", "neighbour_overlap", "k", "n_texts"}``: mean/min cosine
-        between each text's base and tuned vector, and the mean share ``|N_b ∩ N_t| / k`` of
-        shared top-k neighbours.
-
-    Raises:
-        ValueError: If fewer than 2 texts are given, ``k < 1``, or the dimensions differ.
-    """
-    texts = list(texts)
-    if len(texts) < 2:
-        raise ValueError(f"texts: expected at least 2 texts, got {len(texts)}")
-    if k < 1:
-        raise ValueError(f"k={k!r}: expected an int >= 1")
-    k = min(int(k), len(texts) - 1)
-    kw = dict(normalize_embeddings=True, convert_to_numpy=True, batch_size=batch_size)
-    eb = np.asarray(base.encode(texts, **kw), dtype=np.float64)
-    et = np.asarray(tuned.encode(texts, **kw), dtype=np.float64)
-    if eb.shape != et.shape:
-        raise ValueError(f"embedding shapes differ: base {eb.shape}, tuned {et.shape}")
-    cos = np.sum(eb * et, axis=1)
-
-    from toolkit.diagnostics import top_k
-
-    def neighbours(e: np.ndarray) -> np.ndarray:
-        sim = e @ e.T
-        np.fill_diagonal(sim, -np.inf)
-        return top_k(sim, k)
-
-    nb, nt = neighbours(eb), neighbours(et)
-    overlap = [len(set(a) & set(b)) / k for a, b in zip(nb.tolist(), nt.tolist(), strict=True)]
-    return {
-        "mean_cosine": float(cos.mean()),
-        "min_cosine": float(cos.min()),
-        "neighbour_overlap": float(np.mean(overlap)),
-        "k": k,
-        "n_texts": len(texts),
-    }
-
-
 # --------------------------------------------------------------------------- recipes by name
 
 #: Names accepted by :func:`get_recipe`.
@@ -1271,137 +1037,18 @@ def loss_by_epoch(loss_curve: Sequence[Any], epochs: int) -> np.ndarray:
     return losses.reshape(epochs, -1).mean(axis=1)
 
 
-# --------------------------------------------------------------------------- drift of several runs
+# Names that moved; importable from here as before (experiments imports this module, so its
+# names resolve lazily to avoid an import cycle).
+from toolkit.drift import drift_summary, embedding_drift, weight_drift  # noqa: E402
+
+_MOVED_TO_EXPERIMENTS = frozenset(
+    {"LrSelection", "select_lr", "kfold_by_query", "repeat_over_seeds"}
+)
 
 
-class _ParameterSubset:
-    """Duck-typed stand-in for a module that exposes only some of its named parameters.
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_EXPERIMENTS:
+        from toolkit import experiments
 
-    :func:`toolkit.training.weight_drift` reads nothing but ``named_parameters()``.
-    """
-
-    def __init__(self, model: Any, names: Sequence[str]) -> None:
-        self._params = dict(model.named_parameters())
-        self._names = list(names)
-
-    def named_parameters(self):  # noqa: D102 - mirrors torch.nn.Module.named_parameters
-        return ((n, self._params[n]) for n in self._names)
-
-
-def drift_summary(
-    base: Any,
-    tuned: Mapping[str, Any],
-    texts: Sequence[str],
-    *,
-    k: int = 10,
-    skip_identical: bool = True,
-) -> pd.DataFrame:
-    """How far each trained model moved from the base: weights and embeddings.
-
-    Args:
-        base: The model before training.
-        tuned: ``{name: trained model}`` of the same architecture.
-        texts: Texts to encode for the embedding drift (e.g. every title of the corpus).
-        k: Neighbours per text for the neighbour overlap.
-        skip_identical: Leave tensors that are bit-identical in both models (e.g. a frozen
-            embedding table) out of the weight statistics, so they describe the weights
-            training moved (and a 65M-row frozen table is not compared in float64 for
-            nothing); their size is reported in ``identical_params``. ``False`` keeps every
-            tensor.
-
-    Returns:
-        One row per trained model (indexed by name): ``weight_rel_change`` (``||Δw|| / ||w||``
-        over the compared tensors), ``max_param_rel_change`` (the largest per-tensor value),
-        ``changed_share`` (share of compared weights that moved beyond float noise), from
-        :func:`toolkit.training.weight_drift`; ``identical_params`` (weights left out as
-        bit-identical); ``mean_cosine``, ``min_cosine`` (base vs trained vector of the same
-        text) and ``neighbour_overlap`` (share of the ``k`` nearest texts kept), from
-        :func:`toolkit.training.embedding_drift`.
-
-    Raises:
-        ValueError: ``tuned`` is empty, or the architectures differ.
-    """
-    import torch
-
-    if not tuned:
-        raise ValueError("tuned: expected at least one trained model")
-    rows = {}
-    for name, model in tuned.items():
-        pb, pt = _same_parameters(base, model, f"tuned[{name!r}] and base")
-        identical = [
-            n
-            for n in pb
-            if skip_identical and pb[n].shape == pt[n].shape and torch.equal(pb[n], pt[n])
-        ]
-        keep = [n for n in pb if n not in set(identical)]
-        n_identical = int(sum(pb[n].numel() for n in identical))
-        if keep:
-            w = weight_drift(_ParameterSubset(base, keep), _ParameterSubset(model, keep))
-            total = w[w["name"] == "__total__"].iloc[0]
-            rel, share = float(total["rel_change"]), float(total["changed_share"])
-            max_rel = float(w.loc[w["name"] != "__total__", "rel_change"].max())
-        else:  # nothing moved at all
-            rel = share = max_rel = 0.0
-        e = embedding_drift(base, model, list(texts), k=k)
-        rows[name] = {
-            "weight_rel_change": rel,
-            "max_param_rel_change": max_rel,
-            "changed_share": share,
-            "identical_params": n_identical,
-            "mean_cosine": e["mean_cosine"],
-            "min_cosine": e["min_cosine"],
-            "neighbour_overlap": e["neighbour_overlap"],
-        }
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "recipe"
-    return out
-
-
-# --------------------------------------------------------------------------- cross-validation
-
-
-def kfold_by_query(
-    query_ids: Sequence[Any], n_folds: int = 5, seed: int = 42
-) -> list[tuple[list[Any], list[Any]]]:
-    """Split query ids into shuffled K folds (``sklearn.model_selection.KFold``).
-
-    All pairs of a query fall on the same side, so no query is trained and tested at once.
-
-    Args:
-        query_ids: Distinct query ids.
-        n_folds: Number of folds (2 <= n_folds <= number of ids).
-        seed: Shuffle seed.
-
-    Returns:
-        ``n_folds`` tuples ``(train_qids, test_qids)``; the test parts partition the ids.
-
-    Raises:
-        ValueError: On duplicate ids or an impossible ``n_folds``.
-    """
-    from sklearn.model_selection import KFold
-
-    ids = list(query_ids)
-    seen: set = set()
-    for i, q in enumerate(ids):
-        if q in seen:
-            raise ValueError(f"query_ids[{i}]={q!r}: duplicate id; expected distinct query ids")
-        seen.add(q)
-    if not (isinstance(n_folds, int) and 2 <= n_folds <= len(ids)):
-        raise ValueError(f"n_folds={n_folds!r}: expected an int in [2, {len(ids)}]")
-    kf = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return [
-        ([ids[i] for i in tr], [ids[i] for i in te]) for tr, te in kf.split(np.arange(len(ids)))
-    ]
-
-
-def repeat_over_seeds(fn: Callable[[int], Any], seeds: Iterable[int] = (42, 43, 44)) -> list[Any]:
-    """Call ``fn(seed)`` for every seed and collect the results (for seed-variance reports).
-
-    Args:
-        fn: Function of one seed.
-        seeds: Seeds, in order.
-
-    Returns:
-        ``[fn(s) for s in seeds]``.
-    """
-    return [fn(int(s)) for s in seeds]
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'toolkit.training' has no attribute {name!r}")

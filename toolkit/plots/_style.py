@@ -8,8 +8,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from toolkit.data.types import IPC_SECTIONS as _DATA_IPC_SECTIONS
+
 # IPC sections A-H in a fixed order with fixed colours (colour-blind-safe Okabe-Ito + grey).
-IPC_SECTIONS: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "G", "H")
+IPC_SECTIONS: tuple[str, ...] = tuple(_DATA_IPC_SECTIONS)  # one home: toolkit.data
 IPC_NAMES: dict[str, str] = {
     "A": "A: Human necessities",
     "B": "B: Operations; transporting",
