@@ -144,6 +144,7 @@ def evaluate_system(
     query_ids: Sequence[str] | None = None,
     ks: Sequence[int] = (10,),
     cache: bool = True,
+    judged: bool = False,
 ) -> pd.DataFrame:
     """Per-query retrieval metrics of one system: the split's queries against the whole corpus.
 
@@ -164,6 +165,8 @@ def evaluate_system(
         ks: Cut-offs (metrics ``mrr@k``, ``ndcg@k``, ``recall@k``, ... at each).
         cache: Use the on-disk embedding cache (:func:`toolkit.encode`); pass ``False`` for
             throw-away models such as one cross-validation run.
+        judged: Also report ``judged@k`` at each k (share of the top k with any judgment,
+            grade 0 included; see :func:`toolkit.metrics.retrieval_metrics`).
 
     Returns:
         The per-query table of :func:`toolkit.metrics.retrieval_metrics`
@@ -186,7 +189,7 @@ def evaluate_system(
         qids = rs.split(split).query_ids
     else:
         qids = rs.query_ids
-    ids = {"query_ids": qids, "doc_ids": rs.doc_ids, "ks": ks}
+    ids = {"query_ids": qids, "doc_ids": rs.doc_ids, "ks": ks, "judged": judged}
     if hasattr(system, "encode"):
         q = encode(system, [rs.queries[i] for i in qids], cache=cache, show_progress=False)
         d = encode(system, list(rs.corpus.values()), cache=cache, show_progress=False)
@@ -403,6 +406,7 @@ def compare_systems(
     ks: Sequence[int] = (1, 3, 5, 10),
     n_resamples: int = 2000,
     seed: int = 0,
+    judged: bool = False,
 ) -> SystemComparison:
     """Score every query of a split against the whole corpus with each system and compare.
 
@@ -416,6 +420,9 @@ def compare_systems(
         ks: Cut-offs of the metrics (every metric of :mod:`toolkit.metrics` at each k).
         n_resamples: Bootstrap resamples per CI.
         seed: Seed of the bootstrap (every CI uses the same seed, so resamples are paired).
+        judged: Also report ``judged@k`` at each k (with its CI), e.g.
+            ``cmp.summary(["ndcg@10", "judged@10"])``: how much of each system's top k the
+            judgments cover (see :func:`toolkit.metrics.retrieval_metrics`).
 
     Returns:
         A :class:`SystemComparison`. Queries without a relevant document are excluded from
@@ -448,7 +455,7 @@ def compare_systems(
             scores["hybrid"] = rrf_fuse([first, bm25], k=RRF_K, doc_ids=doc_ids)
 
     per_query = {
-        system: evaluate_system(s, sub, None, query_ids=query_ids, ks=ks)
+        system: evaluate_system(s, sub, None, query_ids=query_ids, ks=ks, judged=judged)
         for system, s in scores.items()
     }
     skipped = list(per_query[next(reversed(per_query))].attrs["skipped_query_ids"])

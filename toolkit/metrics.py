@@ -26,6 +26,14 @@ tested to 1e-9 against it):
 * Queries without any relevant document are not scored: they are counted in
   ``n_queries_skipped`` (trec_eval and ranx drop them too) and never averaged
   in as zeros.
+* ``judged@k`` (only with ``judged=True``) = the share of the top-k ranked documents
+  that have *any* judgment in qrels, grade 0 included: ir_measures' ``Judged@k``
+  (checked against its source, ``providers/judged_provider.py``), which divides by
+  ``min(k, documents ranked)`` -- here the corpus minus the query's excluded documents.
+  It is not a measure of quality but of how far the other metrics can be trusted: an
+  unjudged document counts as non-relevant in all of them. It is reported for the same
+  queries as the other metrics (queries without a relevant document are skipped, where
+  ir_measures would score any query with a judgment).
 
 Tie rule (trec_eval's): documents are ranked by score descending and equal
 scores are broken by document id *descending*, comparing ``str(doc_id)``
@@ -124,6 +132,12 @@ def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
     return tuple(sorted(set(out)))
 
 
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _gain_fn(gains: str):
     if gains == "linear":
         return lambda g: g
@@ -209,6 +223,7 @@ class _Plan:
     all_grades: list  # grades of all relevant docs, including docs missing from the corpus
     excluded_cols: list  # columns of excluded docs (np.int64 arrays)
     judged: list  # {doc_id: grade} after exclusion (for diagnostics)
+    judged_cols: list | None = None  # columns of every judged doc, grade 0 included (judged@k)
     _tie_pos: np.ndarray | None = None
 
     @property
@@ -226,7 +241,9 @@ class _Plan:
         return self._tie_pos
 
 
-def _plan(query_ids, doc_ids, qrels, exclude, *, need_judged: bool = False) -> _Plan:
+def _plan(
+    query_ids, doc_ids, qrels, exclude, *, need_judged: bool = False, judged_cols: bool = False
+) -> _Plan:
     query_ids = _as_id_list(query_ids, "query_ids")
     doc_ids = _as_id_list(doc_ids, "doc_ids")
     if not isinstance(qrels, Mapping):
@@ -243,6 +260,7 @@ def _plan(query_ids, doc_ids, qrels, exclude, *, need_judged: bool = False) -> _
         all_grades=[],
         excluded_cols=[],
         judged=[],
+        judged_cols=[] if judged_cols else None,
     )
     for qid in query_ids:
         judged = _normalise_qrels_entry(qid, qrels[qid]) if qid in qrels else {}
@@ -262,6 +280,8 @@ def _plan(query_ids, doc_ids, qrels, exclude, *, need_judged: bool = False) -> _
             np.sort(np.array([col[d] for d in excl if d in col], dtype=np.int64))
         )
         plan.judged.append(judged if need_judged else None)
+        if judged_cols:
+            plan.judged_cols.append(np.array([col[d] for d in judged if d in col], dtype=np.int64))
     return plan
 
 
@@ -344,15 +364,24 @@ def _row_ranks(
 
 
 def _compute_ranks(plan: _Plan, rows: np.ndarray, get_block, chunk_size: int, check_nan: bool):
-    """Ranks and scores of the relevant in-corpus docs of each query in ``rows``."""
+    """Ranks and scores of the relevant in-corpus docs of each query in ``rows``.
+
+    With ``plan.judged_cols`` set, also the ranks of every judged in-corpus doc (for
+    ``judged@k``), from the same score blocks.
+    """
     ranks: dict[int, np.ndarray] = {}
     scores: dict[int, np.ndarray] = {}
+    judged_ranks: dict[int, np.ndarray] = {}
     for r, block in _blocks(rows, get_block, plan, chunk_size, check_nan):
         for i, q in enumerate(r):
             rp = plan.rel_cols[q]
-            ranks[q] = _row_ranks(block[i], rp, plan.excluded_cols[q], plan)
-            scores[q] = block[i, rp].astype(np.float64)
-    return ranks, scores
+            if len(rp):
+                ranks[q] = _row_ranks(block[i], rp, plan.excluded_cols[q], plan)
+                scores[q] = block[i, rp].astype(np.float64)
+            if plan.judged_cols is not None and len(plan.judged_cols[q]):
+                jc = plan.judged_cols[q]
+                judged_ranks[q] = _row_ranks(block[i], jc, plan.excluded_cols[q], plan)
+    return ranks, scores, judged_ranks
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -419,8 +448,11 @@ def _evaluate(
             "count as relevant but never retrieved (as trec_eval does)",
             stacklevel=3,
         )
-    rows = np.flatnonzero(evaluated & np.array([len(p) > 0 for p in plan.rel_cols]))
-    ranks, scores = _compute_ranks(plan, rows, get_block, chunk_size, check_nan)
+    has_cols = np.array([len(p) > 0 for p in plan.rel_cols])
+    if plan.judged_cols is not None:  # judged@k also needs queries whose relevant docs are absent
+        has_cols |= np.array([len(p) > 0 for p in plan.judged_cols])
+    rows = np.flatnonzero(evaluated & has_cols)
+    ranks, scores, judged_ranks = _compute_ranks(plan, rows, get_block, chunk_size, check_nan)
     ev = np.flatnonzero(evaluated)
     empty_i = np.zeros(0, dtype=np.int64)
     empty_f = np.zeros(0, dtype=np.float64)
@@ -446,8 +478,22 @@ def _evaluate(
             "relevant_scores": sorted_scores,
         }
     )
+    if plan.judged_cols is not None:
+        n_ranked = np.array(
+            [len(plan.doc_ids) - len(plan.excluded_cols[q]) for q in ev], dtype=np.float64
+        )
+        for k in ks:
+            in_top = np.array(
+                [np.count_nonzero(judged_ranks.get(q, empty_i) <= k) for q in ev], dtype=np.float64
+            )
+            # ir_measures divides by min(k, documents ranked); nothing ranked -> 0, not 0/0
+            denom = np.minimum(float(k), n_ranked)
+            per_metric[f"judged@{k}"] = np.divide(
+                in_top, denom, out=np.zeros_like(in_top), where=denom > 0
+            )
     summary: dict[str, float] = {}
-    for name in METRIC_NAMES:
+    names = (*METRIC_NAMES, "judged") if plan.judged_cols is not None else METRIC_NAMES
+    for name in names:
         for k in ks:
             key = f"{name}@{k}"
             table[key] = per_metric[key]
@@ -468,6 +514,7 @@ def retrieval_metrics(
     exclude: Mapping[Hashable, Any] | None = None,
     gains: str = "linear",
     chunk_size: int | None = None,
+    judged: bool = False,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Rank every document for every query and compute trec_eval/ranx retrieval metrics.
 
@@ -490,6 +537,9 @@ def retrieval_metrics(
             (gain = 2**grade - 1, ranx ``ndcg_burges``).
         chunk_size: Queries scored per chunk; ``None`` picks ``max(1, 2**25 // n_docs)``
             (about 128 MiB of float32 per chunk).
+        judged: Also report ``judged@k`` at every k: the share of the top k that has any
+            judgment in ``qrels`` (grade 0 included; ir_measures' ``Judged@k``, see the
+            module docstring). Pass qrels *with* the judged-non-relevant pairs.
 
     Returns:
         ``(summary, per_query)``. ``summary`` is a flat dict with ``mrr@k``, ``recall@k``,
@@ -515,7 +565,7 @@ def retrieval_metrics(
         >>> summary["hit@1"], table["relevant_ranks"].tolist()
         (0.0, [[2, 3], [3]])
     """
-    plan = _plan(query_ids, doc_ids, qrels, exclude)
+    plan = _plan(query_ids, doc_ids, qrels, exclude, judged_cols=_check_flag(judged, "judged"))
     arr = _check_scores_matrix(scores, len(plan.query_ids), len(plan.doc_ids))
     chunk = _auto_chunk(len(plan.doc_ids), chunk_size)
     return _evaluate(plan, _matrix_getter(arr, plan), ks, gains, chunk)
@@ -534,6 +584,7 @@ def retrieval_metrics_from_embeddings(
     similarity: str = "cosine",
     chunk_size: int | None = None,
     zero_rows: str = "raise",
+    judged: bool = False,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Retrieval metrics straight from embeddings, scoring query chunks on the fly.
 
@@ -558,6 +609,7 @@ def retrieval_metrics_from_embeddings(
             cosine is undefined; ``"keep"`` applies the toolkit's zero-vector policy (see
             :mod:`toolkit._validation`): the row stays zero and scores 0 against everything,
             as :mod:`toolkit.evaluation` does for every system.
+        judged: Also report ``judged@k`` (see :func:`retrieval_metrics`).
 
     Returns:
         ``(summary, per_query)`` exactly as :func:`retrieval_metrics`.
@@ -571,7 +623,7 @@ def retrieval_metrics_from_embeddings(
         >>> summary["mrr@1"]
         1.0
     """
-    plan = _plan(query_ids, doc_ids, qrels, exclude)
+    plan = _plan(query_ids, doc_ids, qrels, exclude, judged_cols=_check_flag(judged, "judged"))
     q = _as_float32_matrix(query_emb, "query_emb")
     d = _as_float32_matrix(doc_emb, "doc_emb")
     if q.shape[0] != len(plan.query_ids):
