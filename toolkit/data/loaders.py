@@ -532,6 +532,29 @@ def load_frame(df: Any) -> RetrievalSet:
 
 
 _FOLDER_FILES = ("corpus.csv", "queries.csv", "qrels.csv")
+_JUDGMENTS_FILE = "judgments.csv"
+
+
+def _with_judged_zeros(qrels_blob: _Blob, judgments_blob: _Blob) -> dict[str, dict[str, int]]:
+    """``qrels.csv`` plus the grade-0 rows of ``judgments.csv`` (see :func:`load_folder`)."""
+    r_tab = _qrels_table(qrels_blob, None)
+    rb = _qrels_builder(r_tab)
+    j_tab = _qrels_table(judgments_blob, None)
+    jb = _qrels_builder(j_tab)  # its own rules: ids, grades, a pair twice with two grades
+    merged = {q: dict(d) for q, d in rb.qrels.items()}
+    for (qid, did), i in jb.qrel_rows.items():
+        grade = jb.qrels[qid][did]
+        old = rb.qrels.get(qid, {}).get(did)
+        if old is not None and old != grade:
+            raise j_tab.error(
+                i,
+                "relevance",
+                f"judgment ({qid!r}, {did!r}) has grade {grade} but {r_tab.name} gives it "
+                f"{old} ({r_tab.where(rb.qrel_rows[(qid, did)])}); the two files must agree",
+            )
+        if old is None and grade == 0:
+            merged.setdefault(qid, {})[did] = 0
+    return merged
 
 
 def load_folder(folder: Any, label: str | None = None) -> RetrievalSet:
@@ -540,6 +563,14 @@ def load_folder(folder: Any, label: str | None = None) -> RetrievalSet:
     Layout: ``corpus.csv`` ``doc_id,title,ipc,topic,source``; ``queries.csv``
     ``query_id,text,topic,source,split``; ``qrels.csv`` ``query_id,doc_id,relevance,source``
     (the qrels ``source`` column is ignored).
+
+    An optional ``judgments.csv`` (``query_id,doc_id,relevance[,...]``: a judged pool, grade
+    0 included, as the demo set ships) adds its **grade-0 rows** as judged-non-relevant
+    pairs, so that ``judged@k`` sees them; no metric counts grade 0 as relevant, so every
+    other number is unchanged. ``qrels.csv`` stays the list of relevant pairs: a pair in both
+    files must have the same grade (else :class:`DataError` naming the ``judgments.csv``
+    row), and relevant rows that only ``judgments.csv`` has are not loaded (the demo keeps
+    the extra pool judgments of its train queries out of ``train``, see its data card).
 
     Args:
         folder: A ``pathlib.Path`` or an ``importlib.resources`` Traversable.
@@ -555,9 +586,23 @@ def load_folder(folder: Any, label: str | None = None) -> RetrievalSet:
     blobs = {
         n: _Blob(f"{label}/{n}", ".csv", folder.joinpath(n).read_bytes()) for n in _FOLDER_FILES
     }
-    return load_retrieval_set(
-        corpus=blobs["corpus.csv"], queries=blobs["queries.csv"], qrels=blobs["qrels.csv"]
-    )
+    qrels: Any = blobs["qrels.csv"]
+    if folder.joinpath(_JUDGMENTS_FILE).is_file():
+        j_blob = _Blob(
+            f"{label}/{_JUDGMENTS_FILE}", ".csv", folder.joinpath(_JUDGMENTS_FILE).read_bytes()
+        )
+        # the merged qrels are a mapping, whose id check names no row: check the ids of both
+        # files against corpus and queries first, so an error names the file and row
+        for blob in (blobs["qrels.csv"], j_blob):
+            _check_judged_ids(blob, blobs["corpus.csv"], blobs["queries.csv"])
+        qrels = _with_judged_zeros(blobs["qrels.csv"], j_blob)
+    return load_retrieval_set(corpus=blobs["corpus.csv"], queries=blobs["queries.csv"], qrels=qrels)
+
+
+def _check_judged_ids(qrels_blob: _Blob, corpus_blob: _Blob, queries_blob: _Blob) -> None:
+    """Every query/doc id of a qrels file is known, naming the file row of the first that is not."""
+    # dedupe=True only keeps twin-title warnings from being raised twice (the set is dropped)
+    load_retrieval_set(corpus=corpus_blob, queries=queries_blob, qrels=qrels_blob, dedupe=True)
 
 
 _load_package_set = load_folder  # the old private name, still imported by toolkit.evaluate
@@ -569,7 +614,10 @@ def demo() -> RetrievalSet:
 
     Returns:
         The demo :class:`RetrievalSet` with splits from the queries' ``split`` column and doc
-        fields ``ipc``, ``topic``, ``source``.
+        fields ``ipc``, ``topic``, ``source``. Its qrels are the relevant pairs of
+        ``qrels.csv`` plus the judged-non-relevant (grade 0) pairs of ``judgments.csv`` (the
+        depth-10 pool; see :func:`load_folder`), so ``judged@k`` can be measured; metrics
+        count only grades >= 1 as relevant.
 
     Example:
         >>> rs = demo()                       # doctest: +SKIP
