@@ -3,7 +3,8 @@
 Commands:
     demo                    top-3 titles for the model card's queries with the default model
     cache info|clear        list or delete the embedding cache
-    data validate FILE...   validation report for data files (non-zero exit on errors)
+    data validate FILE...   validation report for data files or a dataset folder, with the
+                            leakage audit of its splits (non-zero exit on errors)
     data describe           summary of the bundled demo set
     evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
     report                  execute the notebooks into reports/ and render HTML

@@ -35,7 +35,10 @@ Where things live:
   demo set (:func:`demo`, files in ``toolkit/datasets``), :func:`load` and
   :func:`select_split`;
 * :mod:`~toolkit.data.rospatent` -- saved Rospatent search hits;
-* :mod:`~toolkit.data.report` -- :func:`describe` and :func:`validate_files`.
+* :mod:`~toolkit.data.report` -- :func:`describe` and :func:`validate_files`;
+* :mod:`~toolkit.data.audit` -- :func:`audit_splits`, the leakage audit of a set's splits;
+* :mod:`~toolkit.data.pools` -- judged pools: :func:`pool`, :func:`write_pool_csv`,
+  :func:`merge_judgments`.
 
 Example:
     >>> import pandas as pd
@@ -47,6 +50,7 @@ Example:
 from __future__ import annotations
 
 # the old private name of load_folder, still imported by toolkit.evaluate
+from toolkit.data.audit import SplitAudit, audit_splits
 from toolkit.data.loaders import _load_package_set as _load_package_set
 from toolkit.data.loaders import (
     demo,
@@ -59,6 +63,7 @@ from toolkit.data.loaders import (
     load_retrieval_set,
     select_split,
 )
+from toolkit.data.pools import merge_judgments, pool, runs_from_scores, write_pool_csv
 from toolkit.data.report import describe, validate_files
 from toolkit.data.rospatent import load_rospatent_json
 from toolkit.data.types import IPC_SECTIONS, DataError, RetrievalSet, ValidationReport
@@ -67,7 +72,9 @@ __all__ = [
     "IPC_SECTIONS",
     "DataError",
     "RetrievalSet",
+    "SplitAudit",
     "ValidationReport",
+    "audit_splits",
     "demo",
     "describe",
     "load",
@@ -78,6 +85,10 @@ __all__ = [
     "load_queries",
     "load_retrieval_set",
     "load_rospatent_json",
+    "merge_judgments",
+    "pool",
+    "runs_from_scores",
     "select_split",
     "validate_files",
+    "write_pool_csv",
 ]

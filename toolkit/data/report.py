@@ -12,6 +12,7 @@ from typing import Any
 from toolkit.data.loaders import (
     _qrels_builder,
     load_corpus,
+    load_folder,
     load_pairs,
     load_queries,
     load_retrieval_set,
@@ -128,6 +129,15 @@ def _part_summary(kind: str, result: Any) -> list[str]:
     return out
 
 
+def _audit_lines(rs: RetrievalSet) -> list[str]:
+    """The leakage audit of a set that has splits (verdict, counts, findings)."""
+    from toolkit.data.audit import audit_splits
+
+    if not rs.splits:
+        return []
+    return audit_splits(rs).to_text().splitlines()
+
+
 def validate_files(paths: Iterable[Any]) -> tuple[str, bool]:
     """Check data files, guessing each one's kind from its columns, and report.
 
@@ -135,7 +145,11 @@ def validate_files(paths: Iterable[Any]) -> tuple[str, bool]:
     qrels (``query_id,doc_id,relevance`` or TREC), rospatent (saved search hits), splits
     (a ``.json`` object ``{name: [query ids]}``). When the files include exactly one corpus
     (or Rospatent file), one queries and one qrels file, they are also checked together
-    (ids in qrels must exist), with the splits file if there is exactly one.
+    (ids in qrels must exist), with the splits file if there is exactly one. A folder is read
+    as a whole set (:func:`~toolkit.data.load_folder`: ``corpus.csv``, ``queries.csv``,
+    ``qrels.csv`` and an optional ``judgments.csv``). A set with splits, from a folder or the
+    combined files, also gets the leakage audit of :func:`~toolkit.data.audit_splits` (its
+    verdict, counts and findings; findings do not make the report fail).
 
     Args:
         paths: Files to check.
@@ -165,6 +179,13 @@ def validate_files(paths: Iterable[Any]) -> tuple[str, bool]:
         return result
 
     for path in paths:
+        if Path(str(path)).is_dir():
+            folder = Path(str(path))
+            rs = run(f"{path} [folder]", lambda f=folder: load_folder(f, label=str(f)))
+            if rs is not None:
+                lines.extend("  " + x for x in describe(rs).splitlines())
+                lines.extend("  " + x for x in _audit_lines(rs))
+            continue
         guessed = run(str(path), lambda p=path: _guess_kind(p))
         if guessed is None:
             continue
@@ -204,5 +225,6 @@ def validate_files(paths: Iterable[Any]) -> tuple[str, bool]:
         )
         if combined is not None:
             lines.extend("  " + x for x in describe(combined).splitlines())
+            lines.extend("  " + x for x in _audit_lines(combined))
     lines.append("all files OK" if ok else "errors found")
     return "\n".join(lines), ok
