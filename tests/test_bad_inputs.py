@@ -122,6 +122,14 @@ def _DataError():
     return _data().DataError
 
 
+def _folder_with_judgments(c):
+    c.file("ds/corpus.csv", "doc_id,title\nd1,Т1\n")
+    c.file("ds/queries.csv", "query_id,text\nq1,а\n")
+    c.file("ds/qrels.csv", "query_id,doc_id,relevance\nq1,d1,2\n")
+    c.file("ds/judgments.csv", "query_id,doc_id,relevance\nq1,d1,0\n")
+    return c.tmp / "ds"
+
+
 def _eye_scores():
     return np.eye(2, dtype=np.float32)
 
@@ -225,6 +233,38 @@ CASES: list[Case] = [
     Case("random-splits-sum", "data", "with_random_splits({'a': 0.5, 'b': 0.2})",
          lambda c: _data().demo().with_random_splits({"a": 0.5, "b": 0.2}), DataError,
          "fractions: must sum to 1"),
+    Case("audit-threshold", "data", "audit_splits(rs, near_threshold=1.5)",
+         lambda c: _data().audit_splits(_data().demo(), near_threshold=1.5), DataError,
+         "near_threshold: expected a number in (0, 1], got 1.5"),
+    Case("audit-model-name", "data", "audit_splits(rs, model='default') (a name, not a model)",
+         lambda c: _data().audit_splits(_data().demo(), model="default"), DataError,
+         "model: expected a SentenceTransformer (with encode()), got str"),
+    Case("pool-repeated-doc", "data", "pool() with a run that ranks one doc twice",
+         lambda c: _data().pool({"bm25": {"q1": ["d1", "d2", "d1"]}}), DataError,
+         "runs['bm25']['q1'][2]: doc id 'd1' is ranked twice"),
+    Case("judgments-unknown-query", "data", "merge_judgments: judged.csv row 2 names query q9",
+         lambda c: _data().merge_judgments(_data().demo(), c.file(
+             "judged.csv", "query_id,doc_id,relevance\nq9,card-01,1\n")), DataError,
+         "judged.csv, row 2, column 'query_id': unknown query id 'q9'"),
+    Case("judgments-grade-3", "data", "merge_judgments: judged.csv with grade 3 on row 2",
+         lambda c: _data().merge_judgments(_data().demo(), c.file(
+             "judged.csv", "query_id,doc_id,relevance\nq-b-001,card-01,3\n")), DataError,
+         "judged.csv, row 2, column 'relevance': grade 3 is not 0, 1 or 2"),
+    Case("judgments-empty-grade", "data", "merge_judgments: judged.csv whose row 2 is not judged",
+         lambda c: _data().merge_judgments(_data().demo(), c.file(
+             "judged.csv", "query_id,doc_id,relevance\nq-b-001,card-01,\n")), DataError,
+         "judged.csv, row 2, column 'relevance': empty grade; judge the pair (0, 1 or 2)"),
+    Case("judgments-two-grades", "data", "merge_judgments: one pair judged 1 (row 2) and 2 (row 3)",
+         lambda c: _data().merge_judgments(_data().demo(), c.file(
+             "judged.csv",
+             "query_id,doc_id,relevance\nq-b-001,card-01,1\nq-b-001,card-01,2\n")),
+         DataError, "judged.csv, row 3, column 'relevance': judgment ('q-b-001', 'card-01') "
+         "already has grade 1 (row 2); got 2"),
+    Case("folder-judgments-disagree", "data",
+         "folder whose judgments.csv grades a qrels.csv pair differently",
+         lambda c: _data().load_folder(_folder_with_judgments(c), label="f"), DataError,
+         "f/judgments.csv, row 2, column 'relevance': judgment ('q1', 'd1') has grade 0 but "
+         "f/qrels.csv gives it 2"),
     # ---- encode ------------------------------------------------------------------------------
     Case("encode-one-string", "encode", "encode(model, 'one text') (a string, not a list)",
          lambda c: __import__("toolkit").encode(c.model, "one text", cache=False), TypeError,
@@ -277,6 +317,9 @@ CASES: list[Case] = [
          lambda c: _metrics().retrieval_metrics(
              _eye_scores(), QRELS, query_ids=["q1", "q1"], doc_ids=["d1", "d2"]),
          ValueError, "query_ids"),
+    Case("metrics-judged-flag", "metrics", "retrieval_metrics(..., judged='yes')",
+         lambda c: _metrics().retrieval_metrics(_eye_scores(), QRELS, judged="yes", **IDS),
+         TypeError, "judged must be True or False, got 'yes'"),
     Case("metrics-bad-k", "metrics", "ks=[10, 0]",
          lambda c: _metrics().retrieval_metrics(_eye_scores(), QRELS, ks=[10, 0], **IDS),
          ValueError, "ks[1] = 0"),
