@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.toolkit-installed
 # starts from an empty cache and `rm -rf .cache` resets it. Override to share one.
 export TOOLKIT_CACHE_DIR ?= $(CURDIR)/.cache/toolkit
 
-.PHONY: setup report test lint unit nb lab bench clean-cache
+.PHONY: setup report notebooks test lint unit nb lab bench clean-cache
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml
 
 report: setup
 	$(PY) -m toolkit report
+
+# Restart-and-run-all of the committed notebooks, outputs written back (byte-stable).
+notebooks: setup
+	$(PY) -m toolkit execute notebooks/[0-9][0-9]_*.ipynb
 
 lint: setup
 	$(PY) -m ruff check toolkit tests benchmarks

@@ -73,3 +73,60 @@ def tiny_bert_dir(tmp_path_factory, minilm_path) -> Path:
     out = folder / "st"
     model.save(str(out))
     return out
+
+
+# ----------------------------------------------------------------- shared by several modules
+# (moved from the old test_reproduction.py: the tests of training, drift, evaluation and
+# experiments that it held use these)
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_bert_dir):
+    from toolkit.models import load_model
+
+    return load_model(tiny_bert_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def topic_set():
+    """12 queries, 3 relevant titles each (+ 6 distractors); train/dev/test by query."""
+    from toolkit.data import RetrievalSet
+
+    topics = [
+        ("робот", "РОБОТ ДЛЯ ДОСТАВКИ ТОВАРОВ"),
+        ("датчик", "ДАТЧИК ВЛАЖНОСТИ ПОЧВЫ"),
+        ("упаковка", "БИОРАЗЛАГАЕМАЯ ПЛЕНКА ДЛЯ УПАКОВКИ"),
+        ("шифрование", "СПОСОБ ШИФРОВАНИЯ ДАННЫХ"),
+        ("теплоизоляция", "ТЕПЛОИЗОЛЯЦИОННАЯ ПАНЕЛЬ"),
+        ("обучение", "ПЛАТФОРМА ДИСТАНЦИОННОГО ОБУЧЕНИЯ"),
+        ("батарея", "ЛИТИЕВАЯ БАТАРЕЯ"),
+        ("дрон", "БЕСПИЛОТНЫЙ ЛЕТАТЕЛЬНЫЙ АППАРАТ"),
+        ("вода", "ФИЛЬТР ДЛЯ ОЧИСТКИ ВОДЫ"),
+        ("бетон", "СОСТАВ БЕТОННОЙ СМЕСИ"),
+        ("зерно", "СУШИЛКА ДЛЯ ЗЕРНА"),
+        ("лазер", "ЛАЗЕРНЫЙ ДАЛЬНОМЕР"),
+    ]
+    queries, corpus, qrels = {}, {}, {}
+    for i, (word, title) in enumerate(topics):
+        qid = f"q{i:02d}"
+        queries[qid] = f"{word} новый"
+        qrels[qid] = {}
+        for j in range(3):
+            did = f"d{i:02d}{j}"
+            corpus[did] = f"{title} ВАРИАНТ {j + 1}"
+            qrels[qid][did] = 2 if j == 0 else 1
+    for j in range(6):
+        corpus[f"x{j}"] = f"ПОСТОРОННИЙ ДОКУМЕНТ {j}"
+    ids = list(queries)
+    splits = {"train": ids[:4], "dev": ids[4:7], "test": ids[7:]}
+    return RetrievalSet(queries=queries, corpus=corpus, qrels=qrels, splits=splits)
+
+
+@pytest.fixture(scope="session")
+def small_set(topic_set):
+    """The 12-query ``topic_set`` under the name the moved tests use.
+
+    A test module may define its own ``small_set`` (test_evaluation.py does); a test there
+    that needs the 12-query set asks for ``topic_set``.
+    """
+    return topic_set

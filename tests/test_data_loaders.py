@@ -234,6 +234,8 @@ def test_demo():
 
 # ------------------------------------------------------------------------------------------
 # load() and select_split(): the entry the notebooks and the CLI use (evaluate.load_data's twin)
+# (the old test_evaluate.py's test_load_data and test_select_split_without_splits_uses_all_queries
+# asserted a subset of test_load / test_select_split, line for line: not copied here)
 # ------------------------------------------------------------------------------------------
 
 

@@ -139,3 +139,42 @@ def test_query_title_alignment_interval_excludes_zero_and_no_failure():
     )  # fmt: skip
     assert len(out) == 3 and out[1].endswith("the interval excludes 0.")
     assert out[2].startswith("The relevant title is ranked first for 100% of queries")
+
+
+# moved from test_reproduction.py (rp.what_we_found is findings.finetuning)
+
+
+def test_what_we_found_uses_the_numbers():
+    drift = pd.DataFrame(
+        {"weight_rel_change": [2e-3, 1e-5], "mean_cosine": [0.98, 1.0],
+         "neighbour_overlap": [0.9, 1.0]},
+        index=pd.Index(["card_as_documented", "card_as_run"], name="recipe"),
+    )  # fmt: skip
+    comparison = pd.DataFrame(
+        [
+            {"system": "base", "metric": "ndcg@10", "mean": 0.7, "low": 0.6, "high": 0.8,
+             "diff": np.nan, "diff_low": np.nan, "diff_high": np.nan, "p_value": np.nan, "n": 83},
+            {"system": "tuned", "metric": "ndcg@10", "mean": 0.73, "low": 0.66, "high": 0.79,
+             "diff": 0.03, "diff_low": 0.01, "diff_high": 0.06, "p_value": 0.01, "n": 83},
+        ]
+    )  # fmt: skip
+    cv = pd.DataFrame(
+        {"gain": [0.02], "gain_sd": [0.04], "improved": [3], "runs": [6]},
+        index=pd.Index(["ndcg@10"], name="metric"),
+    )
+    found = findings.finetuning(
+        peaks={"card_as_documented": 5e-5, "card_as_run": 1.38e-7},
+        epoch_loss={"card_as_documented": [1.146, 0.5], "card_as_run": [1.156, 1.5674]},
+        drift=drift,
+        comparison=comparison,
+        cv=cv,
+        best_lr=1e-4,
+    )
+    text = "\n".join(found)
+    assert "card_as_documented 1.146 -> 0.500; card_as_run 1.156 -> 1.567" in text
+    assert "362 times lower" in text  # 5e-5 / 1.38e-7 = 362.3
+    assert "moved the weights 200 times less than the other recipe." in text  # 2e-3 / 1e-5
+    assert "83 held-out test queries" in text and "0.700 [0.600, 0.800]" in text
+    assert "+0.030" in text and "p = 0.010: a significant gain" in text
+    assert "+0.020 ± 0.040" in text and "smaller than its run-to-run spread" in text
+    assert "3 of 6 runs" in text and "0.0001" in text

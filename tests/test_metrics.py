@@ -1,5 +1,6 @@
 """Tests of toolkit.metrics: hand-checked cases, ranx and sentence-transformers parity, ties,
-exclusions, chunking, statistics and space diagnostics."""
+exclusions, chunking, statistics, query margins and pair similarities (anisotropy and hubness
+moved to toolkit.diagnostics: test_diagnostics.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ import pytest
 
 from toolkit.metrics import (
     aggregate_seeds,
-    anisotropy,
     bootstrap_ci,
-    hubness,
     pair_similarities,
     paired_test,
     query_margins,
@@ -518,36 +517,3 @@ def test_pair_similarities_all_and_sampled():
     b = pair_similarities(s, qrels, query_ids=range(50), doc_ids=range(200), max_negatives=500)
     pd.testing.assert_frame_equal(a, b)
     assert not a.duplicated(["query_id", "doc_id"]).any()
-
-
-def test_anisotropy_against_sklearn():
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    rng = np.random.default_rng(0)
-    emb = rng.normal(size=(300, 16)) + 2.0  # shifted: a narrow cone
-    c = cosine_similarity(emb)
-    ref = c[~np.eye(300, dtype=bool)].mean()
-    assert anisotropy(emb, sample=1000) == pytest.approx(ref, abs=1e-6)
-    sub = anisotropy(emb, sample=100, seed=1)
-    assert sub == anisotropy(emb, sample=100, seed=1)
-    assert abs(sub - ref) < 0.05
-    assert abs(anisotropy(rng.normal(size=(500, 64)))) < 0.01  # isotropic
-
-
-def test_hubness_against_sklearn_neighbours():
-    from scipy.stats import skew
-    from sklearn.neighbors import NearestNeighbors
-
-    rng = np.random.default_rng(0)
-    emb = rng.normal(size=(400, 20))
-    out = hubness(emb, k=10, chunk_size=64)
-    nn = NearestNeighbors(n_neighbors=11, metric="cosine", algorithm="brute").fit(emb)
-    idx = nn.kneighbors(emb, return_distance=False)
-    neigh = [[j for j in row if j != i][:10] for i, row in enumerate(idx)]
-    ref = np.bincount(np.ravel(neigh), minlength=400)
-    np.testing.assert_array_equal(out["k_occurrence"], ref)
-    assert out["skewness"] == pytest.approx(skew(ref))
-    assert out["k_occurrence"].sum() == 400 * 10 and out["n"] == 400
-    hubs = out["hubs"]
-    assert hubs["k_occurrence"].iloc[0] == ref.max()
-    assert list(hubs.columns) == ["index", "k_occurrence"] and len(hubs) == 10

@@ -276,3 +276,47 @@ def test_browser_check_can_fail_plain_nbconvert_shows_no_figure(built, tmp_path)
         assert _rendered_figures(_dom(plain, tmp_path / "profile")) == []
     finally:
         plain.unlink()
+
+
+# ---- execute_in_place: how the committed notebooks are made -------------------------------------
+def _tiny_notebook(path, *cells):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    spec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata = {"kernelspec": spec}
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    return path
+
+
+def test_execute_in_place_is_byte_stable_and_merges_streams(tmp_path):
+    import json
+
+    from toolkit.report import execute_in_place
+
+    nb = _tiny_notebook(
+        tmp_path / "t.ipynb",
+        "import sys, time\nprint('a'); sys.stdout.flush(); time.sleep(0.3); print('b')",
+        "1 + 1",
+    )
+    meta_before = json.loads(nb.read_text())["metadata"]
+    execute_in_place([nb])
+    first = nb.read_bytes()
+    execute_in_place([nb])
+    assert nb.read_bytes() == first  # a re-run that changes no number changes no byte
+    data = json.loads(first)
+    assert data["metadata"] == meta_before  # no host-specific language_info
+    streams = [o for o in data["cells"][0]["outputs"] if o["output_type"] == "stream"]
+    assert len(streams) == 1 and "".join(streams[0]["text"]) == "a\nb\n"
+    assert "".join(data["cells"][1]["outputs"][0]["data"]["text/plain"]) == "2"
+    assert all("execution" not in c["metadata"] for c in data["cells"])
+
+
+def test_execute_in_place_leaves_a_failing_notebook_unchanged(tmp_path):
+    from toolkit.report import ReportError, execute_in_place
+
+    nb = _tiny_notebook(tmp_path / "bad.ipynb", "raise ValueError('boom')")
+    before = nb.read_bytes()
+    with pytest.raises(ReportError, match="bad.ipynb: a cell raised"):
+        execute_in_place([nb])
+    assert nb.read_bytes() == before

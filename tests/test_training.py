@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from toolkit import training as T
+from toolkit.training import CARD_AS_DOCUMENTED, CARD_AS_RUN, ScheduleWarning, finetune
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CARD = REPO.parent / "shared" / "seed" / "model_card.md"
@@ -439,3 +440,99 @@ def test_recipe_schedule_is_the_one_warmup_rule():
     assert len(expected_lr_schedule(ratio, 50)) == ratio.schedule(50).steps
     with pytest.raises(ValueError, match="n_pairs=0"):
         ratio.schedule(0)
+
+
+# ================================================================== moved from test_reproduction.py
+# recipe registry (get_recipe, recipe_table), schedule maths (expected_lr_schedule), loss_by_epoch
+
+
+def test_get_recipe_names_and_changes():
+    assert T.get_recipe("card_as_run") is CARD_AS_RUN
+    assert T.get_recipe("card_as_documented") is CARD_AS_DOCUMENTED
+    frozen = T.get_recipe("card_as_run", freeze_embeddings=True)
+    assert frozen.freeze_embeddings and frozen.learning_rate == 2e-5
+    tuned = T.get_recipe("tuned", learning_rate=3e-4)
+    assert tuned.learning_rate == 3e-4 and tuned.optimizer_mode == "trainer"
+    assert T.get_recipe("tuned", model_kind="static").learning_rate == 1e-3
+
+
+def test_get_recipe_rejects_unknown_name_and_card_lr():
+    with pytest.raises(ValueError, match="card_as_documented.*card_as_run.*tuned"):
+        T.get_recipe("card")
+    with pytest.raises(ValueError, match="learning_rate"):
+        T.get_recipe("card_as_run", learning_rate=1e-4)
+
+
+def test_recipe_table_only_differences():
+    table = T.recipe_table({"doc": CARD_AS_DOCUMENTED, "run": CARD_AS_RUN}, only_differences=True)
+    # the two readings of the card differ in exactly these fields among the shown ones
+    assert list(table.index) == [
+        "optimizer_mode",
+        "learning_rate",
+        "weight_decay",
+        "warmup_steps",
+        "scheduler",
+    ]
+    assert table.loc["learning_rate"].tolist() == ["5e-05", "2e-05"]
+    full = T.recipe_table({"doc": CARD_AS_DOCUMENTED})
+    assert full.loc["batch_size", "doc"] == "8" and full.loc["epochs", "doc"] == "10"
+    with pytest.raises(ValueError, match=r"fields\[0\]='lr'"):
+        T.recipe_table({"doc": CARD_AS_DOCUMENTED}, fields=["lr"])
+
+
+# --------------------------------------------------------------------------- lr schedules
+
+
+def test_expected_lr_schedule_by_hand():
+    # trainer mode: 8 pairs / batch 2 = 4 steps; warm-up 2 then linear decay to 0 at step 4
+    r = CARD_AS_DOCUMENTED.replace(learning_rate=1.0, warmup_steps=2, batch_size=2, epochs=1)
+    assert T.expected_lr_schedule(r, 8).tolist() == [0.0, 0.5, 1.0, 0.5]
+    # fit mode: 9 pairs / batch 2 -> the trainer runs 5 steps, fit() sizes the schedule by 4
+    f = CARD_AS_RUN.replace(learning_rate=1.0, warmup_steps=0, batch_size=2, epochs=1)
+    assert T.expected_lr_schedule(f, 9).tolist() == [1.0, 0.75, 0.5, 0.25, 0.0]
+    # the card as run: 50 pairs, batch 8, 10 epochs -> 70 steps, peak 2e-5 * 69 / 10000
+    card = T.expected_lr_schedule(CARD_AS_RUN, 50)
+    assert len(card) == 70 and card[0] == 0.0
+    assert math.isclose(card.max(), 2e-5 * 69 / 10_000, rel_tol=1e-12)
+    with pytest.raises(ValueError, match="n_pairs"):
+        T.expected_lr_schedule(CARD_AS_RUN, 0)
+
+
+@pytest.mark.parametrize("scheduler", ["warmuplinear", "warmupcosine", "warmupconstant"])
+def test_expected_lr_schedule_matches_fit_scheduler(scheduler):
+    """fit()'s own scheduler factory, stepped on a dummy optimizer, gives the same rates."""
+    import torch
+    from sentence_transformers.sentence_transformer.fit_mixin import FitMixin
+
+    recipe = CARD_AS_RUN.replace(
+        scheduler=scheduler, warmup_steps=5, batch_size=4, epochs=3, learning_rate=1e-3
+    )
+    n_pairs = 18  # trainer: 5 steps/epoch; fit(): 4 steps/epoch for the schedule
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=recipe.learning_rate)
+    sched = FitMixin._get_scheduler(opt, scheduler, warmup_steps=5, t_total=(18 // 4) * 3)
+    lrs = []
+    for _ in range(15):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(T.expected_lr_schedule(recipe, n_pairs), lrs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["card_as_documented", "card_as_run", "tuned"])
+def test_expected_lr_schedule_matches_a_real_run(tiny, small_set, name):
+    recipe = T.get_recipe(name, epochs=2)
+    pairs = small_set.pairs()[:20]  # 20 pairs, batch 8 -> 3 steps per epoch (last one partial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScheduleWarning)
+        run = finetune(tiny, pairs, recipe)
+    expected = T.expected_lr_schedule(recipe, len(pairs))
+    assert run.steps == len(expected) == 6
+    np.testing.assert_allclose(run.lr_schedule, expected, rtol=1e-9, atol=0)
+
+
+def test_loss_by_epoch():
+    curve = [(1, 3.0), (2, 1.0), (3, 2.0), (4, 0.0), (5, 1.0), (6, 0.5)]
+    assert T.loss_by_epoch(curve, 2).tolist() == [2.0, 0.5]
+    assert T.loss_by_epoch([1.0, 3.0], 1).tolist() == [2.0]
+    with pytest.raises(ValueError, match="5 steps"):
+        T.loss_by_epoch(curve[:5], 2)

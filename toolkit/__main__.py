@@ -8,6 +8,7 @@ Commands:
     data describe           summary of the bundled demo set
     evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
     report                  execute the notebooks into reports/ and render HTML
+    execute NOTEBOOK...     restart and run notebooks in place (how the committed outputs are made)
 
 A user error (bad file, missing model, bad argument) prints one line starting with
 ``error:`` to stderr and exits with status 2, without a traceback.
@@ -100,6 +101,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_execute(args: argparse.Namespace) -> int:
+    from toolkit.report import execute_in_place
+
+    for path in execute_in_place(args.notebooks):
+        print(f"executed {path}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one ``error:`` line, like every user error."""
 
@@ -150,6 +159,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports")
     p.add_argument("notebooks", nargs="*")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("execute", help="restart and run notebooks in place (the committed outputs)")
+    p.add_argument("notebooks", nargs="+")
+    p.set_defaults(func=_cmd_execute)
     return parser
 
 

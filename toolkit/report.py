@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import copy
 import html
 import os
 import re
@@ -192,6 +193,56 @@ def _resolve_notebooks(notebooks: Sequence[str | Path] | None) -> list[Path]:
     if not paths:
         raise ValueError("notebooks is empty; pass None to run notebooks/NN_*.ipynb")
     return paths
+
+
+def execute_in_place(notebooks: Sequence[str | Path], *, timeout: int = 1800) -> list[Path]:
+    """Restart and run notebooks top to bottom, writing the outputs back into the same files.
+
+    This is how the committed notebooks are made. Bytes stay stable when no number changes:
+    no execution timings are recorded, the notebook metadata is kept as it was (the kernel's
+    ``language_info`` would record the host's Python version), consecutive stream outputs are
+    merged (the kernel may split one ``print`` over several messages, depending on timing)
+    and the file is written as nbformat writes it, atomically. Kernels run with the same
+    environment defaults as :func:`build_report` (``PYTHONHASHSEED=0``, numba cache in the
+    toolkit cache), in the notebook's own folder.
+
+    Args:
+        notebooks: Paths of ``.ipynb`` files.
+        timeout: Seconds one cell may run.
+
+    Returns:
+        The paths written.
+
+    Raises:
+        ReportError: A cell raised; the file is left as it was.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    done = []
+    with _kernel_env():
+        for path in map(Path, notebooks):
+            nb = nbformat.read(path, as_version=4)
+            metadata = copy.deepcopy(nb.metadata)  # the client writes into nb.metadata
+            client = NotebookClient(
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                record_timing=False,
+                coalesce_streams=True,
+                resources={"metadata": {"path": str(path.resolve().parent)}},
+            )
+            try:
+                client.execute()
+            except CellExecutionError as exc:
+                raise ReportError(f"{path}: a cell raised; file left unchanged\n{exc}") from None
+            nb.metadata = metadata
+            for cell in nb.cells:
+                cell.metadata.pop("execution", None)
+            write_atomic(path, nbformat.writes(nb) + "\n")
+            done.append(path)
+    return done
 
 
 @contextlib.contextmanager
