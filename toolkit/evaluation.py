@@ -269,6 +269,20 @@ class FusionSelection:
         """Queries the selection was made on."""
         return int(self.table["n"].iloc[0])
 
+    def summary(self) -> dict[str, Any]:
+        """The choice in numbers, for :func:`toolkit.findings.query_title_alignment`.
+
+        Keys: ``split``, ``n``, ``metric``, ``dense``, ``bm25``, ``weighted`` / ``rrf``
+        (names) and ``weighted_score`` / ``rrf_score`` (their means).
+        """
+        score = self.table.set_index("system")[self.metric]
+        return {
+            "split": self.split, "n": self.n, "metric": self.metric,
+            "dense": self.dense, "bm25": self.bm25,
+            "weighted": self.weighted.name, "weighted_score": float(score[self.weighted.name]),
+            "rrf": self.rrf.name, "rrf_score": float(score[self.rrf.name]),
+        }  # fmt: skip
+
     def grid(self, fusion: str = "weighted") -> pd.DataFrame:
         """The table of one fusion as a grid: ``w`` x ``norm`` (weighted) or ``k`` (RRF)."""
         t = self.table[self.table["fusion"] == fusion]
