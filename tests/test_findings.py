@@ -30,32 +30,40 @@ def _printed(name: str) -> list[str]:
     return text.rstrip("\n").split("\n")
 
 
-def test_embedding_space_matches_notebook_01():
-    summary = pd.DataFrame(
+def _summary_01() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "anisotropy titles": [0.172, 0.371],
-            "relevant median": [0.424, 0.478],
-            "non-relevant median": [0.099, 0.245],
-            "AUC": [0.942, 0.826],
-            "gap": [0.324, 0.233],
+            "pairs": [22050, 22050],
+            "relevant": [202, 202],
+            "relevant median": [0.403, 0.476],
+            "non-relevant median": [0.102, 0.261],
+            "AUC": [0.931, 0.815],
+            "AUC low": [0.903, 0.770],
+            "AUC high": [0.958, 0.862],
+            "gap": [0.301, 0.215],
             "skewness": [0.773, 2.160],
             "hubs (N10 > 20)": [16.0, 41.0],
             "3-NN agreement": [0.488, 0.257],
+            "chance mean": [0.031, 0.031],
+            "chance sd": [0.007, 0.006],
         },
         index=["default", "navec"],
     )
-    assert findings.embedding_space(summary, "topic") == _printed("01_embedding_space.ipynb")
 
 
-def test_embedding_space_one_model_and_no_hubs():
-    summary = pd.DataFrame(
-        {"anisotropy titles": [0.2], "relevant median": [0.5], "non-relevant median": [0.1],
-         "AUC": [0.9], "gap": [0.4], "skewness": [0.5], "hubs (N10 > 20)": [0.0],
-         "3-NN agreement": [0.6]},
-        index=["m"],
-    )  # fmt: skip
-    out = findings.embedding_space(summary, "IPC section")
-    assert len(out) == 2 and "no hub title" in out[0]
+def test_embedding_space_matches_notebook_01():
+    out = findings.embedding_space(_summary_01(), "topic", n_queries=63, illustrative=True)
+    assert out == _printed("01_embedding_space.ipynb")
+
+
+def test_embedding_space_one_model_no_hubs_and_agreement_near_chance():
+    summary = _summary_01().iloc[[1]].rename(index={"navec": "m"})
+    summary["hubs (N10 > 20)"] = 0.0
+    summary["3-NN agreement"] = 0.04  # within 3 sd (0.006) of the chance level 0.031
+    out = findings.embedding_space(summary, "IPC section", n_queries=63)
+    assert len(out) == 3 and "no hub title" in out[0]
+    assert out[2].endswith("m 0.040 against 0.031 ± 0.006 (not clearly above it).")
 
 
 def _comparison_02() -> pd.DataFrame:
@@ -106,39 +114,73 @@ def test_what_we_found_is_findings_finetuning():
     assert rp.what_we_found is findings.finetuning
 
 
+def _tests_04() -> pd.DataFrame:
+    rows = [  # system, chosen_on, metric, diff, diff_low, diff_high, p_value, p_holm
+        ("bm25", "fixed", "ndcg@10", -0.059, -0.126, 0.006, 0.098, 0.295),
+        ("bm25", "fixed", "mrr@10", 0.003, -0.091, 0.095, 0.964, 0.964),
+        ("bm25", "fixed", "hit@1", 0.000, -0.143, 0.127, 1.000, 1.000),
+        ("rrf(k=60)", "fixed", "ndcg@10", 0.018, -0.032, 0.070, 0.559, 0.559),
+        ("rrf(k=60)", "fixed", "mrr@10", 0.067, 0.001, 0.137, 0.058, 0.175),
+        ("rrf(k=60)", "fixed", "hit@1", 0.095, -0.016, 0.206, 0.146, 0.439),
+        ("fusion(w=0.9, norm=zscore)", "dev", "ndcg@10", 0.051, 0.026, 0.077, 0.0005, 0.002),
+        ("fusion(w=0.9, norm=zscore)", "dev", "mrr@10", 0.066, 0.027, 0.116, 0.002, 0.008),
+        ("fusion(w=0.9, norm=zscore)", "dev", "hit@1", 0.079, 0.016, 0.159, 0.064, 0.256),
+        ("rrf(k=10)", "dev", "ndcg@10", 0.033, -0.008, 0.079, 0.153, 0.306),
+        ("rrf(k=10)", "dev", "mrr@10", 0.066, 0.001, 0.135, 0.060, 0.175),
+        ("rrf(k=10)", "dev", "hit@1", 0.095, -0.016, 0.206, 0.146, 0.439),
+    ]
+    cols = ["system", "chosen_on", "metric", "diff", "diff_low", "diff_high", "p_value", "p_holm"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _table_04() -> pd.DataFrame:
+    rows = [
+        ("dense", 0.675, 0.608, 0.743), ("bm25", 0.616, 0.549, 0.682),
+        ("rrf(k=60)", 0.692, 0.626, 0.758), ("fusion(w=0.9, norm=zscore)", 0.725, 0.666, 0.784),
+        ("rrf(k=10)", 0.708, 0.647, 0.770),
+    ]  # fmt: skip
+    t = pd.DataFrame(rows, columns=["system", "mean", "low", "high"])
+    t.insert(1, "metric", "ndcg@10")
+    t["n"] = 63
+    return t
+
+
+SELECTION_04 = {
+    "split": "dev", "n": 21, "metric": "ndcg@10", "dense": 0.6213, "bm25": 0.466,
+    "weighted": "fusion(w=0.9, norm=zscore)", "weighted_score": 0.6326,
+    "rrf": "rrf(k=10)", "rrf_score": 0.581,
+}  # fmt: skip
+
+
 def test_query_title_alignment_matches_notebook_04():
-    table = pd.DataFrame(
-        [
-            ("dense", "ndcg@10", 0.697), ("dense", "mrr@10", 0.790),
-            ("bm25", "ndcg@10", 0.629), ("bm25", "mrr@10", 0.700),
-            ("hybrid", "ndcg@10", 0.720), ("hybrid", "mrr@10", 0.814),
-        ],
-        columns=["system", "metric", "mean"],
-    )  # fmt: skip
-    ranks = pd.Series([1] * 55 + [2] * 27 + [62], dtype="Int64")
+    ranks = pd.Series([1] * 42 + [2] * 20 + [30], dtype="Int64")
     out = findings.query_title_alignment(
-        table,
-        {"diff": 0.068, "low": -0.0001, "high": 0.137, "p_value": 0.059},
+        _table_04(),
+        _tests_04(),
+        selection=SELECTION_04,
         split="test",
         ranks=ranks,
-        n_wrong=28,
-        n_same_section=16,
-        hardest={"query": "биологическое расщепление пэт-бутылок", "relevant_rank": 62},
+        n_wrong=21,
+        n_same_section=13,
+        hardest={"query": "кровельные фотоэлектрические материалы", "relevant_rank": 30},
+        illustrative=True,
     )
     assert out == _printed("04_query_title_alignment.ipynb")
 
 
-def test_query_title_alignment_interval_excludes_zero_and_no_failure():
-    table = pd.DataFrame(
-        [(s, m, 0.5) for s in ("dense", "bm25", "hybrid") for m in ("ndcg@10", "mrr@10")],
-        columns=["system", "metric", "mean"],
-    )
+def test_query_title_alignment_nothing_significant_and_no_failure():
+    tests = _tests_04()
+    tests["p_holm"] = 0.5
+    tests.loc[tests["system"] == "rrf(k=60)", "diff"] = -0.01
     out = findings.query_title_alignment(
-        table, {"diff": 0.1, "low": 0.05, "high": 0.2, "p_value": 0.01}, split="dev",
+        _table_04(), tests, selection={**SELECTION_04, "rrf_score": 0.7}, split="dev",
         ranks=[1, 1], n_wrong=0, n_same_section=0,
     )  # fmt: skip
-    assert len(out) == 3 and out[1].endswith("the interval excludes 0.")
-    assert out[2].startswith("The relevant title is ranked first for 100% of queries")
+    assert out[1].endswith("for BM25 there.")  # RRF beat dense on the selection split
+    assert out[2].endswith("None differs significantly at the 0.05 level after Holm.")
+    assert "on MRR@10 it trails by -0.010" in out[3] and "not significant" in out[3]
+    assert out[4].startswith("The relevant title is ranked first by the dense model for 100%")
+    assert len(out) == 6 and out[5].startswith("What would change this")  # no caveat, no case
 
 
 # moved from test_reproduction.py (rp.what_we_found is findings.finetuning)

@@ -5,7 +5,10 @@ What the embedding space looks like, independent of one retrieval metric:
 * :func:`top_k` -- the one k-nearest-neighbour rule (score descending, ties to the lower
   index) that every neighbour search here and in :mod:`toolkit.training` uses;
 * :func:`nearest_titles`, :func:`neighbour_agreement` -- nearest titles and how often they
-  share a label (topic, IPC section);
+  share a label (topic, IPC section); :func:`neighbour_agreement_chance` -- the same
+  statistic with the labels permuted (its chance level);
+* :func:`auc_bootstrap` -- AUC of relevant vs non-relevant pair scores with a CI from a
+  bootstrap over queries;
 * :func:`hubness`, :func:`anisotropy` -- hubs of the kNN graph and the narrow-cone effect;
 * :func:`query_margins`, :func:`pair_similarities` -- best relevant vs hardest non-relevant
   score per query, and the score distributions of relevant and non-relevant pairs. These
@@ -30,9 +33,11 @@ from toolkit.metrics import pair_similarities, query_margins
 
 __all__ = [
     "anisotropy",
+    "auc_bootstrap",
     "hubness",
     "nearest_titles",
     "neighbour_agreement",
+    "neighbour_agreement_chance",
     "pair_similarities",
     "query_margins",
     "top_k",
@@ -106,15 +111,8 @@ def neighbour_agreement(emb: Any, labels: Sequence[Any], *, k: int = 3) -> float
         >>> neighbour_agreement(np.eye(3)[[0, 0, 1, 1]], ["a", "a", "b", "b"], k=1)
         1.0
     """
-    x = np.asarray(emb, dtype=np.float32)
     labels = list(labels)
-    if x.shape[0] != len(labels):
-        raise ValueError(f"emb has {x.shape[0]} rows but labels has {len(labels)} entries")
-    if not 1 <= k < len(labels):
-        raise ValueError(f"k must be in 1..{len(labels) - 1}, got {k}")
-    sims = x @ x.T
-    np.fill_diagonal(sims, -np.inf)
-    neighbours = top_k(sims, k)
+    neighbours = _neighbours(emb, labels, k)
     scores = []
     for i, label in enumerate(labels):
         if label is None:
@@ -123,6 +121,177 @@ def neighbour_agreement(emb: Any, labels: Sequence[Any], *, k: int = 3) -> float
     if not scores:
         raise ValueError("labels are all None")
     return float(np.mean(scores))
+
+
+def _neighbours(emb: Any, labels: list, k: int) -> np.ndarray:
+    x = np.asarray(emb, dtype=np.float32)
+    if x.shape[0] != len(labels):
+        raise ValueError(f"emb has {x.shape[0]} rows but labels has {len(labels)} entries")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k < len(labels):
+        raise ValueError(f"k must be in 1..{len(labels) - 1}, got {k}")
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    return top_k(sims, k)
+
+
+def neighbour_agreement_chance(
+    emb: Any, labels: Sequence[Any], *, k: int = 3, n_permutations: int = 1000, seed: int = 0
+) -> dict[str, float]:
+    """Chance level of :func:`neighbour_agreement`: the same statistic with labels permuted.
+
+    The neighbour graph is computed once from ``emb``; the labels are then shuffled over the
+    points ``n_permutations`` times (``numpy.random.default_rng(seed)``) and the agreement
+    recomputed. Permuting keeps each label's frequency, so a corpus with a few large classes
+    gets the high chance level it deserves; the spread (sd) says how far above chance an
+    observed agreement must be to mean anything. The exact expectation under permutation is
+    also returned: a labelled point's neighbour is another point drawn without replacement,
+    so ``expected = sum_c n_c (n_c - 1) / (n_labelled (n - 1))`` (the ``sum p_c^2`` of large
+    samples, corrected for excluding the point itself); the permutation mean must match it.
+
+    Args:
+        emb: ``n x dim`` L2-normalised embeddings.
+        labels: One label per row (``None`` = unknown, as in :func:`neighbour_agreement`).
+        k: Neighbours per point.
+        n_permutations: Label permutations.
+        seed: Seed of the permutations.
+
+    Returns:
+        ``{"mean", "sd", "expected", "n_permutations"}`` (sd: sample standard deviation over
+        the permutations).
+
+    Example:
+        >>> import numpy as np
+        >>> out = neighbour_agreement_chance(np.eye(4), ["a", "a", "b", "b"], k=1)
+        >>> round(out["expected"], 4)
+        0.3333
+    """
+    labels = list(labels)
+    neighbours = _neighbours(emb, labels, k)
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, numbers.Integral):
+        raise TypeError(f"n_permutations must be an integer, got {n_permutations!r}")
+    if n_permutations < 2:
+        raise ValueError(f"n_permutations must be >= 2 (for an sd), got {n_permutations}")
+    # labels as integer codes; None is -1 (never scored, never a match)
+    codes = pd.factorize(pd.Series(labels, dtype=object))[0]
+    if not (codes >= 0).any():
+        raise ValueError("labels are all None")
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_permutations)
+    for i in range(n_permutations):
+        c = codes[rng.permutation(len(codes))]
+        scored = c >= 0
+        stats[i] = (c[neighbours] == c[:, None])[scored].mean()
+    counts = np.bincount(codes[codes >= 0]).astype(np.float64)
+    n = len(codes)
+    expected = float((counts * (counts - 1)).sum() / (counts.sum() * (n - 1)))
+    return {
+        "mean": float(stats.mean()),
+        "sd": float(stats.std(ddof=1)),
+        "expected": expected,
+        "n_permutations": int(n_permutations),
+    }
+
+
+def _weighted_auc(
+    order: np.ndarray, groups: np.ndarray, relevant: np.ndarray, weights: np.ndarray
+) -> float:
+    """AUC (Mann-Whitney, ties count 1/2) of pairs weighted by ``weights``.
+
+    ``order`` sorts the pairs by score ascending and ``groups`` numbers the distinct scores
+    in that order (equal scores share a group), so one pass counts, for every relevant pair,
+    the non-relevant weight strictly below it plus half the weight tied with it.
+    """
+    w = weights[order]
+    rel = relevant[order]
+    n_groups = int(groups[-1]) + 1
+    pos = np.bincount(groups, weights=np.where(rel, w, 0.0), minlength=n_groups)
+    neg = np.bincount(groups, weights=np.where(rel, 0.0, w), minlength=n_groups)
+    w_pos, w_neg = pos.sum(), neg.sum()
+    if w_pos == 0 or w_neg == 0:
+        return np.nan
+    below = np.cumsum(neg) - neg
+    return float((pos * (below + 0.5 * neg)).sum() / (w_pos * w_neg))
+
+
+def auc_bootstrap(
+    pairs: pd.DataFrame,
+    *,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """AUC of relevant vs non-relevant pair scores, with a bootstrap CI over queries.
+
+    The AUC is the chance that a random relevant (query, title) pair outscores a random
+    non-relevant one (ties count 1/2; the same number as
+    ``sklearn.metrics.roc_auc_score(pairs.relevant, pairs.score)``). Pairs of one query are
+    not independent (they share the query's vector), so the interval resamples *queries*
+    with replacement and recomputes the AUC from all pairs of the drawn queries (a query
+    drawn twice counts twice): a pair-level bootstrap over tens of thousands of pairs would
+    give a far too narrow interval. Percentile interval, ``numpy.random.default_rng(seed)``.
+    Hand-written rather than ``scipy.stats.bootstrap`` because the statistic needs the
+    query clusters; each resample is one weighted pass over the pairs sorted once.
+
+    Args:
+        pairs: :func:`pair_similarities` output (columns ``query_id``, ``score``,
+            ``relevant``).
+        n_resamples: Bootstrap resamples.
+        confidence: Two-sided confidence level.
+        seed: Seed of the resampling.
+
+    Returns:
+        ``{"auc", "low", "high", "n_queries", "n_pairs", "n_relevant", "samples"}``:
+        ``samples`` holds the resampled AUCs (NaN for a resample without a relevant or
+        without a non-relevant pair; the interval ignores those).
+
+    Raises:
+        ValueError: A missing column, no relevant or no non-relevant pair, a NaN score.
+
+    Example:
+        >>> import pandas as pd
+        >>> p = pd.DataFrame({"query_id": ["a", "a", "b", "b"], "score": [0.9, 0.1, 0.8, 0.2],
+        ...                   "relevant": [True, False, True, False]})
+        >>> out = auc_bootstrap(p, n_resamples=50)
+        >>> out["auc"], out["low"], out["high"], out["n_queries"]
+        (1.0, 1.0, 1.0, 2)
+    """
+    from toolkit.metrics import _check_resampling
+
+    missing = [
+        c for c in ("query_id", "score", "relevant") if c not in getattr(pairs, "columns", ())
+    ]
+    if missing:
+        raise ValueError(f"pairs: missing column(s) {missing}; pass pair_similarities' output")
+    _check_resampling(n_resamples, confidence)
+    score = pairs["score"].to_numpy(dtype=np.float64)
+    relevant = pairs["relevant"].to_numpy(dtype=bool)
+    bad = np.flatnonzero(~np.isfinite(score))
+    if len(bad):
+        raise ValueError(f"pairs: score at row {bad[0]} is {score[bad[0]]}; scores must be finite")
+    if relevant.all() or not relevant.any():
+        raise ValueError("pairs: the AUC needs both relevant and non-relevant pairs")
+    qcodes, qids = pd.factorize(pairs["query_id"], sort=False)
+    n_q = len(qids)
+    order = np.argsort(score, kind="stable")
+    s_sorted = score[order]
+    groups = np.concatenate([[0], np.cumsum(s_sorted[1:] != s_sorted[:-1])])
+    auc = _weighted_auc(order, groups, relevant, np.ones(len(score)))
+    rng = np.random.default_rng(seed)
+    samples = np.empty(n_resamples)
+    for i in range(n_resamples):
+        times = np.bincount(rng.integers(0, n_q, size=n_q), minlength=n_q).astype(np.float64)
+        samples[i] = _weighted_auc(order, groups, relevant, times[qcodes])
+    alpha = (1.0 - confidence) / 2.0
+    low, high = np.nanquantile(samples, [alpha, 1.0 - alpha])
+    return {
+        "auc": auc,
+        "low": float(low),
+        "high": float(high),
+        "n_queries": int(n_q),
+        "n_pairs": int(len(score)),
+        "n_relevant": int(relevant.sum()),
+        "samples": samples,
+    }
 
 
 def anisotropy(emb: Any, *, sample: int = 2000, seed: int = 0) -> float:

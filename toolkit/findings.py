@@ -10,8 +10,8 @@ once, next to the other prose, and tested against the committed notebooks' outpu
   cross-validation);
 * :func:`patent_clusters` -- notebook 03 (clusters vs IPC sections and topics, seed
   stability, dense vs lexical), with :func:`fmt_spread` for its "mean ± sd" numbers;
-* :func:`query_title_alignment` -- notebook 04 (dense vs BM25 vs hybrid, paired test,
-  first-rank failures).
+* :func:`query_title_alignment` -- notebook 04 (dense vs BM25 vs fusions chosen on dev,
+  paired tests with Holm, the hybrid's MRR/hit@1 lead tested, first-rank failures).
 
 Numbers from a seeded, chaotic step (UMAP) are summaries over seeds printed as mean ± sd,
 both rounded to the first significant digit of the sd (:func:`fmt_spread`): digits below the
@@ -40,14 +40,27 @@ __all__ = [
 ]
 
 
-def embedding_space(summary: pd.DataFrame, label_field: str) -> list[str]:
+def embedding_space(
+    summary: pd.DataFrame,
+    label_field: str,
+    *,
+    n_queries: int,
+    confidence: float = 0.95,
+    illustrative: bool = False,
+) -> list[str]:
     """Notebook 01's closing sentences.
 
     Args:
         summary: One row per model (indexed by name) with the columns ``anisotropy
             titles``, ``hubs (N10 > 20)``, ``relevant median``, ``non-relevant median``,
-            ``gap``, ``AUC``, ``skewness`` and ``3-NN agreement``.
+            ``gap``, ``AUC``, ``AUC low``, ``AUC high`` (bootstrap over queries,
+            :func:`toolkit.diagnostics.auc_bootstrap`), ``pairs``, ``relevant``,
+            ``skewness``, ``3-NN agreement`` and its chance level ``chance mean``, ``chance
+            sd`` (:func:`toolkit.diagnostics.neighbour_agreement_chance`).
         label_field: What the neighbour agreement compares (``"topic"``, ``"IPC section"``).
+        n_queries: Queries behind the pairs (the unit the AUC's CI resamples).
+        confidence: Level of the AUC intervals.
+        illustrative: The data are the bundled demo set (titles written by us).
 
     Returns:
         The sentences, in print order.
@@ -62,73 +75,177 @@ def embedding_space(summary: pd.DataFrame, label_field: str) -> list[str]:
         if most != least
         else []
     )
+    level = f"{confidence:.0%}"
     for n, r in summary.iterrows():
         hubs = f"{int(r['hubs (N10 > 20)'])} hub titles" if r["hubs (N10 > 20)"] else "no hub title"
         found.append(
             f"{n}: relevant pairs have median cosine {r['relevant median']:.3f} against "
-            f"{r['non-relevant median']:.3f} for the rest (gap {r['gap']:.3f}, AUC "
-            f"{r['AUC']:.3f}); {hubs}, N10 skewness {r['skewness']:.2f}."
+            f"{r['non-relevant median']:.3f} for the rest (gap {r['gap']:.3f}); AUC "
+            f"{r['AUC']:.3f} ({level} CI {r['AUC low']:.3f} to {r['AUC high']:.3f}, bootstrap "
+            f"over the {n_queries} queries; {int(r['relevant'])} relevant of {int(r['pairs']):,} "
+            f"pairs); {hubs}, N10 skewness {r['skewness']:.2f}."
         )
     found.append(
         f"The widest gap is {summary['gap'].idxmax()}'s; the purest {label_field} "
         f"neighbourhoods are {summary['3-NN agreement'].idxmax()}'s "
         f"({summary['3-NN agreement'].max():.3f} of 3 nearest titles share it)."
     )
+    parts = []
+    for n, r in summary.iterrows():
+        z = (r["3-NN agreement"] - r["chance mean"]) / r["chance sd"] if r["chance sd"] else 0.0
+        verdict = "far above it" if z > 3 else "not clearly above it"
+        parts.append(
+            f"{n} {r['3-NN agreement']:.3f} against "
+            f"{fmt_spread(r['chance mean'], r['chance sd'])} ({verdict})"
+        )
+    found.append(
+        f"Chance level of that agreement ({label_field} labels permuted over the titles, mean ± "
+        "sd): " + "; ".join(parts) + "."
+    )
+    if illustrative:
+        found.append(
+            f"Caveat: the demo titles and queries were written by us to be illustrative (not real "
+            f"patents) and their {label_field} labels and IPC letters are our own estimates; the "
+            "AUC intervals cover the choice of queries, not of titles or of the annotator, so real "
+            "titles or another annotator's judgments could separate differently."
+        )
     return found
+
+
+def _p(p: float, name: str = "p") -> str:
+    """``p = 0.012``, or ``p < 0.001`` (a sign-flip p-value is never 0, only small)."""
+    return f"{name} < 0.001" if p < 0.001 else f"{name} = {p:.3f}"
+
+
+def _ci(r: Mapping[str, Any], prefix: str = "") -> str:
+    return f"[{r[prefix + 'low']:+.3f}, {r[prefix + 'high']:+.3f}]"
 
 
 def query_title_alignment(
     table: pd.DataFrame,
-    paired: Mapping[str, float],
+    tests: pd.DataFrame,
     *,
+    selection: Mapping[str, Any],
     split: str,
     ranks: Any,
     n_wrong: int,
     n_same_section: int,
     hardest: Mapping[str, Any] | None = None,
+    reference: str = "dense",
+    hybrid: str = "rrf(k=60)",
+    alpha: float = 0.05,
+    illustrative: bool = False,
 ) -> list[str]:
     """Notebook 04's closing sentences.
 
     Args:
-        table: :attr:`toolkit.evaluation.SystemComparison.table` with the systems
-            ``dense``, ``bm25`` and ``hybrid``.
-        paired: The dense - BM25 paired test on nDCG@10 (``diff``, ``low``, ``high``,
-            ``p_value``), e.g. ``SystemComparison.paired("dense", "bm25")``.
+        table: :attr:`toolkit.evaluation.SystemComparison.table` (``system``, ``metric``,
+            ``mean``, ``low``, ``high``, ``n``).
+        tests: :meth:`toolkit.evaluation.SystemComparison.against` the reference on
+            ``ndcg@10``, ``mrr@10`` and ``hit@1`` (``system``, ``chosen_on``, ``metric``,
+            ``diff``, ``diff_low``, ``diff_high``, ``p_value``, ``p_holm``).
+        selection: :meth:`toolkit.evaluation.FusionSelection.summary`: ``split``, ``n``,
+            ``dense``, ``bm25``, ``weighted``, ``weighted_score``, ``rrf``, ``rrf_score``.
         split: Name of the evaluated split.
-        ranks: Rank of the first relevant title, one per query.
+        ranks: Rank of the reference's first relevant title, one per query.
         n_wrong: Queries with a non-relevant title ranked first.
         n_same_section: How many of those have a top title from the IPC section of a
             relevant title.
         hardest: The worst row of :func:`toolkit.evaluation.failure_gallery` (``query``,
             ``relevant_rank``); ``None`` when there is no failure.
+        reference: The system every test compares against.
+        hybrid: The fixed RRF whose MRR@10 and hit@1 lead is tested.
+        alpha: Significance level (after Holm).
+        illustrative: The data are the bundled demo set (titles written by us).
 
     Returns:
         The sentences, in print order.
     """
-    m = table.set_index(["system", "metric"])["mean"]
-    systems = list(dict.fromkeys(table["system"]))
+    t = table[table["metric"] == "ndcg@10"].set_index("system")
+    tt = tests.set_index(["system", "metric"])
+    sel = selection
+    chosen = {s: c for (s, _), c in tt["chosen_on"].items()}
+    n = int(t["n"].iloc[0])
     ranks = ranks if isinstance(ranks, pd.Series) else pd.Series(ranks)
-    p = paired
-    best = max(systems, key=lambda s: m[s, "mrr@10"])
+
+    def label(s: str) -> str:
+        where = chosen.get(s, "fixed")
+        return s if where == "fixed" else f"{s} (chosen on {where})"
+
     found = [
-        f"On {len(ranks)} {split} queries nDCG@10 is {m['dense', 'ndcg@10']:.3f} for the dense "
-        f"model, {m['bm25', 'ndcg@10']:.3f} for BM25 and {m['hybrid', 'ndcg@10']:.3f} for the "
-        f"hybrid; the best MRR@10 is {best}'s ({max(m[s, 'mrr@10'] for s in systems):.3f}).",
-        f"Dense minus BM25 on nDCG@10 is {p['diff']:+.3f} (95% CI {p['low']:+.3f} to "
-        f"{p['high']:+.3f}, p = {p['p_value']:.3f}): "
+        f"On {n} {split} queries, nDCG@10 (mean [95% bootstrap CI]): "
+        + "; ".join(
+            f"{label(s)} {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]" for s, r in t.iterrows()
+        )
+        + ".",  # fmt: skip
+        f"The fusion settings were chosen on the {sel['n']} {sel['split']} queries by mean "
+        f"nDCG@10 and then left alone: {sel['weighted']} ({sel['split']} "
+        f"{sel['weighted_score']:.3f}) and {sel['rrf']} ({sel['split']} {sel['rrf_score']:.3f}), "
+        f"against {sel['dense']:.3f} for the {reference} model and {sel['bm25']:.3f} for BM25 "
+        f"there"
         + (
-            "the interval excludes 0."
-            if p["low"] > 0 or p["high"] < 0
-            else "the interval includes 0, so these queries do not separate the two."
-        ),
-        f"The relevant title is ranked first for {(ranks == 1).mean():.0%} of queries; "
-        f"{n_wrong} queries have a distractor on top, {n_same_section} of them from the IPC "
-        "section of a relevant title.",
+            f"; on {sel['split']} no RRF setting reaches the {reference} model."
+            if sel["rrf_score"] < sel["dense"]
+            else "."
+        ),  # fmt: skip
     ]
+    others = [s for s in t.index if s != reference]
+    nd = [(s, tt.loc[(s, "ndcg@10")]) for s in others]
+    sig = [s for s, r in nd if r["p_holm"] < alpha]
+    found.append(
+        f"Against the {reference} model on nDCG@10 (paired sign-flip test; Holm over the "
+        f"{len(nd)} systems): "
+        + "; ".join(
+            f"{s} {r['diff']:+.3f} {_ci(r, 'diff_')}, {_p(r['p_value'])}, "
+            f"{_p(r['p_holm'], 'Holm p')}"
+            for s, r in nd
+        )  # fmt: skip
+        + ". "
+        + (
+            f"Significant at the {alpha:g} level after Holm: {', '.join(sig)}."
+            if sig
+            else f"None differs significantly at the {alpha:g} level after Holm."
+        )  # fmt: skip
+    )
+    if hybrid in others:
+        claims = []
+        for metric, name in (("mrr@10", "MRR@10"), ("hit@1", "hit@1")):
+            if (hybrid, metric) not in tt.index:
+                continue
+            r = tt.loc[(hybrid, metric)]
+            word = "leads" if r["diff"] > 0 else "trails" if r["diff"] < 0 else "ties"
+            verdict = "significant" if r["p_holm"] < alpha else "not significant"
+            claims.append(
+                f"on {name} it {word} by {r['diff']:+.3f} {_ci(r, 'diff_')} "
+                f"({_p(r['p_holm'], 'Holm p')}, {verdict} at {alpha:g})"
+            )
+        if claims:
+            found.append(
+                f"The hybrid {hybrid} against the {reference} model: " + "; ".join(claims) + "."
+            )
+    found.append(
+        f"The relevant title is ranked first by the {reference} model for "
+        f"{(ranks == 1).mean():.0%} of queries; {n_wrong} queries have a distractor on top, "
+        f"{n_same_section} of them from the IPC section (our estimate) of a relevant title."
+    )
     if hardest is not None:
         found.append(
             f"The hardest case is «{hardest['query']}», whose relevant title comes only at "
             f"rank {hardest['relevant_rank']}."
+        )
+    if "bm25" in t.index:
+        found.append(
+            f"What would change this: BM25 scores {t.loc['bm25', 'mean']:.3f} on {split} but "
+            f"{sel['bm25']:.3f} on {sel['split']}, so these {split} queries share more words with "
+            "their titles; a fusion's gain rests on that and would shrink on queries that share "
+            f"fewer (on {sel['split']} the chosen {sel['weighted']} gains "
+            f"{sel['weighted_score'] - sel['dense']:+.3f} over the {reference} model). A gain "
+            "whose interval includes 0 on new queries, written by other hands, would overturn it."
+        )
+    if illustrative:
+        found.append(
+            "Caveat: the titles and queries are illustrative (written by us, not real patents), "
+            "the IPC letters are our estimates and the judgments one annotator's."
         )
     return found
 

@@ -85,6 +85,7 @@ __all__ = [
     "retrieval_metrics_from_embeddings",
     "bootstrap_ci",
     "paired_test",
+    "holm",
     "aggregate_seeds",
     "query_margins",
     "pair_similarities",
@@ -769,6 +770,40 @@ def paired_test(
         "p_value": float(p),
         "n": int(n),
     }
+
+
+def holm(p_values: Any) -> np.ndarray:
+    """Holm-adjusted p-values of several tests of one family (e.g. every system vs one).
+
+    Holm (1979), "A simple sequentially rejective multiple test procedure", Scand. J. Statist.
+    6: 65-70. With the ``m`` p-values sorted ascending, the i-th (0-based) is multiplied by
+    ``m - i``, a running maximum keeps the order, and values are capped at 1. Rejecting where
+    the adjusted p-value is below alpha controls the family-wise error rate at alpha under any
+    dependence between the tests. Written by hand because statsmodels
+    (``multipletests(method="holm")``) is not a dependency of the toolkit; it is five lines.
+
+    Args:
+        p_values: One p-value in [0, 1] per test (NaN entries are left NaN and not counted).
+
+    Returns:
+        ``float64`` adjusted p-values in the input order.
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+        [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"p_values must be 1-D, got shape {p.shape}")
+    bad = np.flatnonzero((p < 0) | (p > 1))
+    if len(bad):
+        raise ValueError(f"p_values[{bad[0]}] = {p[bad[0]]}: a p-value must be in [0, 1]")
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    order = idx[np.argsort(p[idx], kind="stable")]  # ascending; ties keep input order
+    m = len(order)
+    out[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
+    return out
 
 
 def aggregate_seeds(results: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
