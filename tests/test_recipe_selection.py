@@ -1,11 +1,10 @@
-"""toolkit.experiments: recipe selection over seeds, and folds that keep title-sharing queries together."""
+"""toolkit.experiments: selection over seeds; folds that keep title-sharing queries together."""
 
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from toolkit import experiments as E
@@ -136,11 +135,13 @@ def test_select_recipe_refuses_test_and_bad_grids(tiny, shared_set):
         E.select_recipe(tiny, pairs, shared_set, grid={"epochs": ()})
 
 
-def test_summary_is_a_frame_indexed_by_candidate_name():
-    assert E._candidate_name(
-        {"learning_rate": 3e-4, "hard_negatives": 1, "batch_sampler": "no_duplicates"}
-    ) == "lr 0.0003, +1 mined negative, no_duplicates"
+def test_candidate_names():
+    assert (
+        E._candidate_name(
+            {"learning_rate": 3e-4, "hard_negatives": 1, "batch_sampler": "no_duplicates"}
+        )
+        == "lr 0.0003, +1 mined negative, no_duplicates"
+    )
     assert E._candidate_name({"hard_negatives": 0, "batch_sampler": "batch_sampler"}) == (
         "in-batch negatives, default sampler"
     )
-    assert isinstance(pd.DataFrame(), pd.DataFrame)
