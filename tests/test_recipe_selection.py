@@ -69,7 +69,9 @@ def test_grouped_folds_never_split_a_group(shared_set):
 
 
 def test_cross_validate_groups_by_title_by_default(tiny, shared_set):
-    recipe = T.tuned_recipe().replace(epochs=1, batch_size=2, freeze_embeddings=False)
+    recipe = T.tuned_recipe().replace(
+        epochs=1, batch_size=2, freeze_embeddings=False, hard_negatives=0
+    )
     cv = E.cross_validate(
         tiny, shared_set, recipe, splits=("train", "dev"), folds=2, seeds=(1,),
         max_pairs=4, metrics=("ndcg@10",), fold_seed=3,
@@ -82,8 +84,9 @@ def test_cross_validate_groups_by_title_by_default(tiny, shared_set):
 def test_select_recipe_means_over_seeds_and_picks_the_best(tiny, shared_set):
     pairs = shared_set.pairs("train")
     recipe = T.tuned_recipe().replace(
-        epochs=2, batch_size=2, warmup_steps=0, scheduler="constant", freeze_embeddings=False
-    )
+        epochs=2, batch_size=2, warmup_steps=0, scheduler="constant", freeze_embeddings=False,
+        hard_negatives=0,
+    )  # fmt: skip
     grid = {"learning_rate": (1e-9, 1e-3), "batch_sampler": ("batch_sampler", "no_duplicates")}
     sel = E.select_recipe(tiny, pairs, shared_set, recipe=recipe, grid=grid, seeds=(1, 2, 3))
     t, s = sel.table, sel.summary
@@ -113,7 +116,9 @@ def test_select_recipe_means_over_seeds_and_picks_the_best(tiny, shared_set):
 
 def test_select_recipe_exact_tie_keeps_the_simpler_candidate(tiny, shared_set):
     pairs = shared_set.pairs("train")
-    recipe = T.tuned_recipe().replace(epochs=1, batch_size=2, freeze_embeddings=False)
+    recipe = T.tuned_recipe().replace(
+        epochs=1, batch_size=2, freeze_embeddings=False, hard_negatives=0
+    )
     # two candidates that differ only in a free-text note train identically: an exact tie
     sel = E.select_recipe(
         tiny, pairs, shared_set, recipe=recipe, grid={"note": ("simpler", "later")},

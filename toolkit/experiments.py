@@ -323,6 +323,7 @@ def cross_validate(
     metrics: Sequence[str] = ("ndcg@10", "mrr@10"),
     fold_seed: int = 0,
     group_by_title: bool = True,
+    extra_qrels: Mapping[str, Mapping[str, int]] | None = None,
 ) -> CVResult:
     """K-fold cross-validation by query, repeated over seeds: the gain over the base model.
 
@@ -348,6 +349,8 @@ def cross_validate(
         metrics: Per-query metrics to compare (``"ndcg@10"``, ``"mrr@10"``, ...).
         fold_seed: Seed of the fold shuffle.
         group_by_title: Keep queries that share a relevant title in one fold (default).
+        extra_qrels: For a recipe with hard negatives: more judgments to exclude from mining
+            (the mining corpus is ``rs``'s titles, its qrels excluded).
 
     Returns:
         A :class:`CVResult`.
@@ -378,7 +381,7 @@ def cross_validate(
     for f, (train_q, eval_q) in enumerate(fold_list):
         for s in seeds:
             pairs = _fold_pairs(rs, train_q, max_pairs, s)
-            run = finetune(model, pairs, recipe, seed=s)
+            run = finetune(model, pairs, recipe, seed=s, negatives_from=rs, extra_qrels=extra_qrels)
             tuned = evaluate_system(run.model, rs, query_ids=eval_q, ks=ks, cache=False)
             tuned = tuned.set_index("query_id")
             row: dict[str, Any] = {
