@@ -308,6 +308,12 @@ CASES: list[Case] = [
     Case("paired-resamples", "metrics", "paired_test(..., n_resamples=0)",
          lambda c: _metrics().paired_test([0.1, 0.2], [0.2, 0.1], n_resamples=0), ValueError,
          "n_resamples must be >= 1, got 0"),
+    Case("holm-nan", "metrics", "holm([0.1, nan])",
+         lambda c: _metrics().holm([0.1, float("nan")]), ValueError,
+         "p_values[1] = nan; expected a p-value in [0, 1]"),
+    Case("warmup-plot-length", "metrics", "plot_warmup_sensitivity(2 warm-ups, 1 value)",
+         lambda c: __import__("toolkit.plots").plots.plot_warmup_sensitivity([0, 1], {"a": [1.0]}),
+         ValueError, "series['a'] has 1 values but warmup_steps has 2"),
     # ---- training ----------------------------------------------------------------------------
     Case("recipe-lr", "training", "Recipe(name='x', learning_rate=0)",
          lambda c: _training().Recipe(name="x", learning_rate=0), ValueError,

@@ -77,6 +77,7 @@ __all__ = [
     "retrieval_metrics_from_embeddings",
     "bootstrap_ci",
     "paired_test",
+    "holm",
     "aggregate_seeds",
     "query_margins",
     "pair_similarities",
@@ -658,6 +659,39 @@ def bootstrap_ci(
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
     return {"mean": float(x.mean()), "low": float(low), "high": float(high), "n": int(len(x))}
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (family-wise error), in the input order.
+
+    Written out because statsmodels (``multipletests(method="holm")``) is not a dependency:
+    sort ascending, multiply the i-th smallest (0-based) by ``m - i``, make the sequence
+    non-decreasing with a running maximum, cap at 1. Reject at level alpha where the
+    adjusted p < alpha.
+
+    Args:
+        p_values: Raw p-values in [0, 1]; NaN is not allowed.
+
+    Returns:
+        Adjusted p-values, same order and length.
+
+    Raises:
+        ValueError: A value is outside [0, 1] or NaN (the message names its position).
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+        [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(list(p_values), dtype=np.float64)
+    for i, v in enumerate(p):
+        if not 0.0 <= v <= 1.0:  # also catches NaN
+            raise ValueError(f"p_values[{i}] = {float(v)!r}; expected a p-value in [0, 1]")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
 
 
 def paired_test(
