@@ -1,11 +1,16 @@
 """Experiment drivers: many training runs, scored on held-out queries.
 
+* :func:`select_recipe` -- every candidate of a grid (lr x mined hard negatives x batch
+  sampler by default) trained with >= 3 seeds, chosen by the mean dev score over seeds
+  (:class:`RecipeSelection`); how :func:`toolkit.training.tuned_recipe` was chosen;
 * :func:`select_lr_on_split` -- train once per candidate lr, score on the dev split only,
   keep the best model;
-* :func:`cross_validate` -- K folds by query x seeds, the gain over the base model per run
-  (:class:`CVResult`);
-* the building blocks: :func:`select_lr` (any dev-scoring function), :func:`kfold_by_query`,
-  :func:`repeat_over_seeds` (moved from :mod:`toolkit.training`, which still re-exports them).
+* :func:`cross_validate` -- K folds by query group x seeds, the gain over the base model per
+  run (:class:`CVResult`); queries that share a relevant title stay in one fold;
+* the building blocks: :func:`select_lr` (any dev-scoring function), :func:`kfold_by_query`
+  (optionally by group), :func:`title_groups` (connected components of the query-title
+  graph), :func:`repeat_over_seeds` (moved from :mod:`toolkit.training`, which still
+  re-exports the old names).
 
 Every run is trained by :func:`toolkit.training.finetune` and scored by
 :func:`toolkit.evaluation.evaluate_system`, the same path as every other evaluation.
