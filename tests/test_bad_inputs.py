@@ -351,6 +351,9 @@ CASES: list[Case] = [
     Case("paired-resamples", "metrics", "paired_test(..., n_resamples=0)",
          lambda c: _metrics().paired_test([0.1, 0.2], [0.2, 0.1], n_resamples=0), ValueError,
          "n_resamples must be >= 1, got 0"),
+    Case("warmup-plot-length", "metrics", "plot_warmup_sensitivity(2 warm-ups, 1 value)",
+         lambda c: __import__("toolkit.plots").plots.plot_warmup_sensitivity([0, 1], {"a": [1.0]}),
+         ValueError, "series['a'] has 1 values but warmup_steps has 2"),
     # ---- training ----------------------------------------------------------------------------
     Case("recipe-lr", "training", "Recipe(name='x', learning_rate=0)",
          lambda c: _training().Recipe(name="x", learning_rate=0), ValueError,
@@ -379,6 +382,24 @@ CASES: list[Case] = [
     Case("finetune-frame-columns", "training", "finetune on a DataFrame without 'title'",
          lambda c: _training().finetune(c.model, pd.DataFrame({"query": ["а"], "doc": ["Т"]})),
          ValueError, "DataFrame lacks column(s) ['title']"),
+    Case("recipe-hard-negatives", "training", "Recipe(..., hard_negatives=-1)",
+         lambda c: _training().Recipe(name="x", learning_rate=1e-5, hard_negatives=-1),
+         ValueError, "hard_negatives=-1, expected an int >= 0"),
+    Case("recipe-negative-margin", "training", "Recipe(..., hard_negative_margin=1.5)",
+         lambda c: _training().Recipe(name="x", learning_rate=1e-5, hard_negative_margin=1.5),
+         ValueError, "hard_negative_margin=1.5, expected a number in [0, 1)"),
+    Case("select-recipe-seeds", "training", "select_recipe(..., seeds=(1, 2)) (2 seeds)",
+         lambda c: __import__("toolkit.experiments").experiments.select_recipe(
+             c.model, [("а", "Т"), ("б", "У")], None, seeds=(1, 2)),
+         ValueError, "expected at least 3 distinct seeds"),
+    Case("kfold-groups-length", "training", "kfold_by_query(2 ids, groups=[0])",
+         lambda c: __import__("toolkit.experiments").experiments.kfold_by_query(
+             ["a", "b"], 2, groups=[0]),
+         ValueError, "groups: 1 labels for 2 query ids"),
+    Case("kfold-too-few-groups", "training", "kfold_by_query(3 ids in 2 groups, n_folds=3)",
+         lambda c: __import__("toolkit.experiments").experiments.kfold_by_query(
+             ["a", "b", "c"], 3, groups=[0, 0, 1]),
+         ValueError, "n_folds=3: expected an int in [2, 2] (the number of query groups"),
     # ---- clustering --------------------------------------------------------------------------
     Case("reduce-method", "clustering", "reduce(X, method='tsne')",
          lambda c: _clustering().reduce(np.eye(5), method="tsne"), ValueError,

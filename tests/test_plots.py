@@ -646,6 +646,7 @@ def test_public_exports():
             "plot_rank",
             "plot_similarity_distribution",
             "plot_similarity_heatmap",
+            "plot_warmup_sensitivity",
         ]
     )
     assert all(callable(getattr(plots, n)) for n in plots.__all__)

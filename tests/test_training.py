@@ -520,7 +520,9 @@ def test_expected_lr_schedule_matches_fit_scheduler(scheduler):
 
 @pytest.mark.parametrize("name", ["card_as_documented", "card_as_run", "tuned"])
 def test_expected_lr_schedule_matches_a_real_run(tiny, small_set, name):
-    recipe = T.get_recipe(name, epochs=2)
+    # no mined negatives: the tiny random model scores every title alike (none passes the
+    # tuned recipe's mining margin), and the schedule does not depend on them
+    recipe = T.get_recipe(name, epochs=2, hard_negatives=0)
     pairs = small_set.pairs()[:20]  # 20 pairs, batch 8 -> 3 steps per epoch (last one partial)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScheduleWarning)

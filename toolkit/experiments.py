@@ -1,11 +1,16 @@
 """Experiment drivers: many training runs, scored on held-out queries.
 
+* :func:`select_recipe` -- every candidate of a grid (lr x mined hard negatives x batch
+  sampler by default) trained with >= 3 seeds, chosen by the mean dev score over seeds
+  (:class:`RecipeSelection`); how :func:`toolkit.training.tuned_recipe` was chosen;
 * :func:`select_lr_on_split` -- train once per candidate lr, score on the dev split only,
   keep the best model;
-* :func:`cross_validate` -- K folds by query x seeds, the gain over the base model per run
-  (:class:`CVResult`);
-* the building blocks: :func:`select_lr` (any dev-scoring function), :func:`kfold_by_query`,
-  :func:`repeat_over_seeds` (moved from :mod:`toolkit.training`, which still re-exports them).
+* :func:`cross_validate` -- K folds by query group x seeds, the gain over the base model per
+  run (:class:`CVResult`); queries that share a relevant title stay in one fold;
+* the building blocks: :func:`select_lr` (any dev-scoring function), :func:`kfold_by_query`
+  (optionally by group), :func:`title_groups` (connected components of the query-title
+  graph), :func:`repeat_over_seeds` (moved from :mod:`toolkit.training`, which still
+  re-exports the old names).
 
 Every run is trained by :func:`toolkit.training.finetune` and scored by
 :func:`toolkit.evaluation.evaluate_system`, the same path as every other evaluation.
@@ -21,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +38,15 @@ import pandas as pd
 from toolkit.evaluation import evaluate_system
 from toolkit.training import DEFAULT_LR_CANDIDATES, TUNED_USE, Recipe, finetune
 
-__all__ = ["CVResult", "cross_validate", "select_lr_on_split"]
+__all__ = [
+    "CVResult",
+    "RecipeSelection",
+    "cross_validate",
+    "kfold_by_query",
+    "select_lr_on_split",
+    "select_recipe",
+    "title_groups",
+]
 
 
 def select_lr_on_split(
@@ -101,6 +115,170 @@ def select_lr_on_split(
     return selection, finetune(model, train_pairs, selection.recipe, seed=first_seed).model
 
 
+#: Candidate grid of :func:`select_recipe` (small enough for a few CPU minutes with the
+#: default model and its embedding table frozen: 2 x 2 x 2 candidates x 3 seeds).
+DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
+    "learning_rate": (1e-4, 3e-4),
+    "hard_negatives": (0, 1),
+    "batch_sampler": ("batch_sampler", "no_duplicates"),
+}
+
+#: Fewest seeds :func:`select_recipe` accepts: one run per candidate is one draw of the
+#: training noise, which on 20-odd dev queries is as large as the differences compared.
+MIN_SELECTION_SEEDS = 3
+
+
+@dataclass
+class RecipeSelection:
+    """Outcome of :func:`select_recipe`.
+
+    Attributes:
+        recipe: The chosen recipe (the input recipe with the winning candidate's fields).
+        candidate: Name of the chosen candidate (a row of ``summary``).
+        summary: One row per candidate (index ``candidate``, in the simplicity order used for
+            ties): its fields, ``mean`` and ``sd`` (sample, ddof=1) of the dev score over seeds,
+            ``min``, ``max``, ``n_seeds``, ``gain`` (mean - base) and ``chosen``.
+        table: One row per candidate and seed: the fields, ``seed``, ``score``, ``peak_lr``.
+        base_score: Dev score of the untrained model.
+        split: The split scored; ``n_queries``: its number of queries.
+        model: The chosen candidate's model trained with the first seed.
+    """
+
+    recipe: Recipe
+    candidate: str
+    summary: pd.DataFrame
+    table: pd.DataFrame
+    base_score: float
+    split: str
+    n_queries: int
+    model: Any = None
+
+
+def _candidate_name(fields: Mapping[str, Any]) -> str:
+    parts = []
+    for k, v in fields.items():
+        if k == "learning_rate":
+            parts.append(f"lr {v:g}")
+        elif k == "hard_negatives":
+            parts.append("in-batch negatives" if v == 0 else f"+{v} mined negative" + "s" * (v > 1))
+        elif k == "batch_sampler":
+            parts.append("default sampler" if v == "batch_sampler" else v)
+        else:
+            parts.append(f"{k} {v}")
+    return ", ".join(parts)
+
+
+def select_recipe(
+    model: Any,
+    train_pairs: Any,
+    rs: Any,
+    *,
+    recipe: Recipe | None = None,
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    seeds: Sequence[int] = (42, 43, 44),
+    split: str = "dev",
+    metric: str = "ndcg@10",
+    negatives_from: Any = None,
+    extra_qrels: Mapping[str, Mapping[str, int]] | None = None,
+) -> RecipeSelection:
+    """Choose recipe options by the mean dev score over seeds.
+
+    Every candidate of the ``grid`` (the product of its values) is trained on
+    ``train_pairs`` with every seed and scored by the mean per-query ``metric`` of
+    :func:`toolkit.evaluation.evaluate_system` on ``split``. The candidate with the highest
+    mean over seeds wins; on an exact tie the simpler one wins: candidates are ordered by
+    the grid's values in the order given (lower lr first, fewer mined negatives, the default
+    sampler), and the first of the best is kept.
+
+    Args:
+        model: The base ``SentenceTransformer`` (left unchanged).
+        train_pairs: Training pairs, as for :func:`toolkit.training.finetune`.
+        rs: The retrieval set holding ``split`` (and, by default, the mining corpus).
+        recipe: Every other hyperparameter (default: ``training.tuned_recipe()``).
+        grid: ``{recipe field: values}``, values from the simplest (default
+            :data:`DEFAULT_GRID`: lr x hard negatives x batch sampler).
+        seeds: Training seeds per candidate (at least :data:`MIN_SELECTION_SEEDS`).
+        split: Split scored for the choice (never ``"test"``).
+        metric: Per-query metric averaged over the split's queries.
+        negatives_from: Mining corpus and judgments for candidates with hard negatives
+            (default ``rs``: its titles, and its qrels name the titles never to mine).
+        extra_qrels: More judgments to exclude from mining (see
+            :func:`toolkit.training.finetune`).
+
+    Returns:
+        A :class:`RecipeSelection`.
+
+    Raises:
+        ValueError: ``split`` is ``"test"``, fewer than 3 seeds, an empty grid value or a
+            grid key that is not a recipe field.
+    """
+    from toolkit.training import tuned_recipe
+
+    if split == "test":
+        raise ValueError("split='test': choose hyperparameters on dev, never on the test split")
+    seeds = [int(x) for x in seeds]
+    if len(set(seeds)) < MIN_SELECTION_SEEDS:
+        raise ValueError(
+            f"seeds={seeds!r}: expected at least {MIN_SELECTION_SEEDS} distinct seeds (one run "
+            "per candidate is one draw of the training noise)"
+        )
+    recipe = recipe if recipe is not None else tuned_recipe()
+    grid = dict(grid) if grid is not None else dict(DEFAULT_GRID)
+    for key, values in grid.items():
+        if key not in Recipe.__dataclass_fields__:
+            raise ValueError(f"grid[{key!r}]: not a Recipe field")
+        if not list(values):
+            raise ValueError(f"grid[{key!r}]: expected at least one value")
+    negatives_from = rs if negatives_from is None else negatives_from
+    scored = rs.split(split)
+    n_queries = len(scored.queries)
+
+    def dev_score(m: Any) -> float:
+        return float(evaluate_system(m, rs, split, cache=False)[metric].mean())
+
+    base_score = dev_score(model)
+    keys = list(grid)
+    combos = [dict(zip(keys, c, strict=True)) for c in itertools.product(*grid.values())]
+    rows, summary = [], []
+    best: dict[str, Any] = {"mean": -math.inf, "model": None, "name": None, "fields": None}
+    for fields in combos:
+        name = _candidate_name(fields)
+        cand = recipe.replace(**fields)
+        scores, first_model = [], None
+        for s in seeds:
+            run = finetune(
+                model, train_pairs, cand, seed=s,
+                negatives_from=negatives_from, extra_qrels=extra_qrels,
+            )  # fmt: skip
+            score = dev_score(run.model)
+            scores.append(score)
+            rows.append({"candidate": name, **fields, "seed": s, "score": score,
+                         "peak_lr": max(run.lr_schedule)})  # fmt: skip
+            if first_model is None:
+                first_model = run.model
+            del run
+        mean = float(np.mean(scores))
+        summary.append({"candidate": name, **fields, "mean": mean,
+                        "sd": float(np.std(scores, ddof=1)), "min": float(min(scores)),
+                        "max": float(max(scores)), "n_seeds": len(scores),
+                        "gain": mean - base_score})  # fmt: skip
+        if mean > best["mean"]:  # strict: an exact tie keeps the earlier, simpler candidate
+            best.update(mean=mean, model=first_model, name=name, fields=fields)
+        del first_model
+    table = pd.DataFrame(summary).set_index("candidate")
+    table["chosen"] = table.index == best["name"]
+    return RecipeSelection(
+        recipe=recipe.replace(**best["fields"]),
+        candidate=best["name"],
+        summary=table,
+        table=pd.DataFrame(rows),
+        base_score=base_score,
+        split=split,
+        n_queries=n_queries,
+        model=best["model"],
+    )
+
+
 @dataclass
 class CVResult:
     """Outcome of :func:`cross_validate`.
@@ -149,16 +327,20 @@ def cross_validate(
     epochs: int | None = None,
     metrics: Sequence[str] = ("ndcg@10", "mrr@10"),
     fold_seed: int = 0,
+    group_by_title: bool = True,
+    extra_qrels: Mapping[str, Mapping[str, int]] | None = None,
 ) -> CVResult:
     """K-fold cross-validation by query, repeated over seeds: the gain over the base model.
 
-    The queries of ``splits`` are cut into ``folds`` folds
-    (:func:`toolkit.training.kfold_by_query`). For every fold and seed, the model is trained
+    The queries of ``splits`` are cut into ``folds`` folds (:func:`kfold_by_query`); by
+    default queries that share a relevant title stay in one fold (:func:`title_groups`), so
+    no title relevant to a held-out query is trained on. For every fold and seed, the model
+    is trained
     on the relevant pairs of the other folds' queries (a seeded sample of ``max_pairs`` of
     them, so every run has the size of the card's run) and both the base and the trained
     model rank the whole corpus for the held-out fold's queries. A query is never trained
-    and evaluated in the same run. Titles stay in the corpus, so a title relevant to both a
-    training and a held-out query is seen in training (the queries are what is held out).
+    and evaluated in the same run. With ``group_by_title=False`` only queries are held out:
+    a title relevant to both a training and a held-out query is then seen in training.
 
     Args:
         model: The base ``SentenceTransformer`` (left unchanged).
@@ -171,6 +353,9 @@ def cross_validate(
         epochs: Overrides ``recipe.epochs`` (a cheaper study).
         metrics: Per-query metrics to compare (``"ndcg@10"``, ``"mrr@10"``, ...).
         fold_seed: Seed of the fold shuffle.
+        group_by_title: Keep queries that share a relevant title in one fold (default).
+        extra_qrels: For a recipe with hard negatives: more judgments to exclude from mining
+            (the mining corpus is ``rs``'s titles, its qrels excluded).
 
     Returns:
         A :class:`CVResult`.
@@ -179,7 +364,7 @@ def cross_validate(
         ValueError: No seed, an impossible ``folds``, or a split without queries.
     """
     from toolkit.metrics import aggregate_seeds
-    from toolkit.training import finetune, kfold_by_query
+    from toolkit.training import finetune
 
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -190,7 +375,8 @@ def cross_validate(
     qids = [q for q in dict.fromkeys(qids) if any(g >= 1 for g in rs.qrels.get(q, {}).values())]
     if not qids:
         raise ValueError(f"splits={list(splits)!r}: no query with a relevant title")
-    fold_list = kfold_by_query(qids, folds, seed=fold_seed)
+    groups = title_groups(rs, qids) if group_by_title else None
+    fold_list = kfold_by_query(qids, folds, seed=fold_seed, groups=groups)
     ks = sorted({int(m.split("@")[1]) for m in metrics if "@" in m}) or [10]
     base_table = evaluate_system(model, rs, query_ids=qids, ks=ks).set_index("query_id")
     if epochs is not None:
@@ -200,7 +386,7 @@ def cross_validate(
     for f, (train_q, eval_q) in enumerate(fold_list):
         for s in seeds:
             pairs = _fold_pairs(rs, train_q, max_pairs, s)
-            run = finetune(model, pairs, recipe, seed=s)
+            run = finetune(model, pairs, recipe, seed=s, negatives_from=rs, extra_qrels=extra_qrels)
             tuned = evaluate_system(run.model, rs, query_ids=eval_q, ks=ks, cache=False)
             tuned = tuned.set_index("query_id")
             row: dict[str, Any] = {
@@ -346,24 +532,35 @@ def select_lr(
 
 
 def kfold_by_query(
-    query_ids: Sequence[Any], n_folds: int = 5, seed: int = 42
+    query_ids: Sequence[Any],
+    n_folds: int = 5,
+    seed: int = 42,
+    *,
+    groups: Sequence[Any] | None = None,
 ) -> list[tuple[list[Any], list[Any]]]:
-    """Split query ids into shuffled K folds (``sklearn.model_selection.KFold``).
+    """Split query ids into shuffled K folds, optionally keeping groups of queries together.
 
     All pairs of a query fall on the same side, so no query is trained and tested at once.
+    Queries that share a relevant title still leak that title across folds; pass
+    ``groups`` (e.g. :func:`title_groups`) so that every group lands in one fold.
 
     Args:
         query_ids: Distinct query ids.
-        n_folds: Number of folds (2 <= n_folds <= number of ids).
+        n_folds: Number of folds (2 <= n_folds <= number of ids, or of groups).
         seed: Shuffle seed.
+        groups: One group label per id (same order); ``None`` folds single queries
+            (``sklearn.model_selection.KFold``), otherwise whole groups
+            (``sklearn.model_selection.GroupKFold`` with ``shuffle=True``: groups are shuffled
+            with ``seed`` and assigned so the folds have similar numbers of queries).
 
     Returns:
         ``n_folds`` tuples ``(train_qids, test_qids)``; the test parts partition the ids.
 
     Raises:
-        ValueError: On duplicate ids or an impossible ``n_folds``.
+        ValueError: On duplicate ids, ``groups`` of another length, or an impossible
+            ``n_folds``.
     """
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import GroupKFold, KFold
 
     ids = list(query_ids)
     seen: set = set()
@@ -371,12 +568,67 @@ def kfold_by_query(
         if q in seen:
             raise ValueError(f"query_ids[{i}]={q!r}: duplicate id; expected distinct query ids")
         seen.add(q)
-    if not (isinstance(n_folds, int) and 2 <= n_folds <= len(ids)):
-        raise ValueError(f"n_folds={n_folds!r}: expected an int in [2, {len(ids)}]")
-    kf = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return [
-        ([ids[i] for i in tr], [ids[i] for i in te]) for tr, te in kf.split(np.arange(len(ids)))
-    ]
+    if groups is not None:
+        groups = list(groups)
+        if len(groups) != len(ids):
+            raise ValueError(
+                f"groups: {len(groups)} labels for {len(ids)} query ids; expected one per id"
+            )
+        n_units = len(set(groups))
+        if not (isinstance(n_folds, int) and 2 <= n_folds <= n_units):
+            raise ValueError(
+                f"n_folds={n_folds!r}: expected an int in [2, {n_units}] (the number of query "
+                "groups; queries that share a relevant title form one group)"
+            )
+        gkf = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        split = gkf.split(np.arange(len(ids)), groups=groups)
+    else:
+        if not (isinstance(n_folds, int) and 2 <= n_folds <= len(ids)):
+            raise ValueError(f"n_folds={n_folds!r}: expected an int in [2, {len(ids)}]")
+        split = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.arange(len(ids)))
+    return [([ids[i] for i in tr], [ids[i] for i in te]) for tr, te in split]
+
+
+def title_groups(rs: Any, query_ids: Sequence[str], *, min_grade: int = 1) -> list[int]:
+    """Connected components of the query-title graph: queries that share a relevant title.
+
+    Two queries are linked when a title is relevant (grade >= ``min_grade``) to both; a
+    component is every query reachable through such links. Folds built on these groups
+    never put a title relevant to a held-out query into another fold's training pairs.
+
+    Args:
+        rs: The retrieval set whose ``qrels`` link the queries.
+        query_ids: The queries to group (links through other queries are not followed).
+        min_grade: Smallest grade that counts as relevant.
+
+    Returns:
+        One group number per query id, in order; groups are numbered by first appearance.
+
+    Example:
+        >>> from toolkit.data import RetrievalSet
+        >>> rs = RetrievalSet(queries={"a": "x", "b": "y", "c": "z"},
+        ...                   corpus={"d1": "T1", "d2": "T2"},
+        ...                   qrels={"a": {"d1": 1}, "b": {"d1": 2}, "c": {"d2": 1}})
+        >>> title_groups(rs, ["a", "b", "c"])
+        [0, 0, 1]
+    """
+    ids = list(query_ids)
+    parent = list(range(len(ids)))
+
+    def find(i: int) -> int:  # union-find, small enough to write out (no graph library needed)
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_query_of_title: dict[str, int] = {}
+    for i, q in enumerate(ids):
+        for d, g in rs.qrels.get(q, {}).items():
+            if g >= min_grade:
+                j = first_query_of_title.setdefault(d, i)
+                parent[find(i)] = find(j)
+    labels: dict[int, int] = {}
+    return [labels.setdefault(find(i), len(labels)) for i in range(len(ids))]
 
 
 def repeat_over_seeds(fn: Callable[[int], Any], seeds: Iterable[int] = (42, 43, 44)) -> list[Any]:

@@ -261,6 +261,13 @@ def finetuning(
     metric: str = "ndcg@10",
     alpha: float = 0.05,
     base_name: str = "base",
+    fit_evidence: str | None = None,
+    warmup_peaks: Mapping[int, float] | None = None,
+    lr_sums: Mapping[str, float] | None = None,
+    selection: pd.DataFrame | None = None,
+    selection_base: float | None = None,
+    selection_n: int | None = None,
+    caveats: bool = False,
 ) -> list[str]:
     """Notebook 02's closing sentences, computed from its tables.
 
@@ -269,24 +276,59 @@ def finetuning(
         epoch_loss: ``{recipe name: mean loss per epoch}``
             (:func:`toolkit.training.loss_by_epoch`).
         drift: :func:`toolkit.training.drift_summary`'s table.
-        comparison: :func:`toolkit.evaluation.before_after`'s table.
+        comparison: :func:`toolkit.evaluation.before_after`'s table; an optional ``p_holm``
+            column (Holm-adjusted p over the systems compared with the base) decides the
+            verdicts when present.
         cv: :attr:`toolkit.experiments.CVResult.summary`.
         best_lr: The tuned recipe's lr chosen on the dev split.
         metric: Metric the sentences talk about.
         alpha: Significance level of the paired tests.
         base_name: Name of the base row in ``comparison``.
+        fit_evidence: Where the installed sentence-transformers' ``fit()`` sets
+            ``multi_dataset_batch_sampler=round_robin`` (``"file:line"``), the card's
+            non-default value that only fit() sets.
+        warmup_peaks: ``{warm-up steps passed to fit(): peak lr of the card's 70-step run}``.
+        lr_sums: ``{recipe name: sum of its per-step lrs}`` (with Adam each weight moves at
+            most about this far).
+        selection: :attr:`toolkit.experiments.RecipeSelection.summary`.
+        selection_base: Dev score of the base model in that selection.
+        selection_n: Number of dev queries it scored.
+        caveats: Close with what the data are and what would change the conclusion.
 
     Returns:
         Sentences, in the order of the notebook's sections.
     """
     out: list[str] = []
     doc, run = peaks.get("card_as_documented"), peaks.get("card_as_run")
+    if fit_evidence:
+        out.append(
+            "The card lists multi_dataset_batch_sampler round_robin among its non-default "
+            "hyperparameters; the trainer's default is proportional, the only place in "
+            f"sentence-transformers that sets round_robin is SentenceTransformer.fit() "
+            f"({fit_evidence}), and with the card's one training dataset the sampler does "
+            "nothing, so the run most likely went through fit(), which ignores the listed lr "
+            "and warm-up."
+        )
     if doc is not None and run is not None and run > 0:
         ratio = doc / run
         out.append(
             f"The card's recipe as documented would peak at lr {doc:.3g}; as actually run "
             f"(fit() with its 10,000 warm-up steps) it peaked at {run:.3g}, {ratio:,.0f} times "
             "lower" + (", so the card's run barely trained." if ratio >= 100 else ".")
+        )
+    if warmup_peaks:
+        parts = [f"{int(w):,} -> {p:.3g}" for w, p in warmup_peaks.items()]
+        out.append(
+            "The card cannot show what warm-up was passed to fit(); the peak lr of its 70-step "
+            "run for warm-up " + ", ".join(parts) + "."
+        )
+    if lr_sums:
+        parts = [f"{name} {v:.2g}" for name, v in lr_sums.items()]
+        out.append(
+            "With Adam each weight moves at most about the sum of the per-step lrs: "
+            + "; ".join(parts)
+            + " (at most 3.16 times that in Adam's worst case). This bound does not depend "
+            "on the model, so it holds for sbert_large_nlu_ru as well."
         )
     if epoch_loss:
         parts = [f"{name} {loss[0]:.3f} -> {loss[-1]:.3f}" for name, loss in epoch_loss.items()]
@@ -296,6 +338,32 @@ def finetuning(
         out.append(f"The {name} recipe peaked at lr {peak:.3g}.")
     if best_lr is not None:
         out.append(f"Its lr, {best_lr:.3g}, was chosen on the dev queries only.")
+    if selection is not None and len(selection):
+        chosen = selection[selection["chosen"]]
+        rest = selection[~selection["chosen"]].sort_values("mean", ascending=False)
+        n_seeds = int(selection["n_seeds"].min())
+        head = (
+            f"Of {len(selection)} candidate recipes, each trained with {n_seeds} seeds and "
+            f"scored on {selection_n} dev queries"
+            + (f" (base model {selection_base:.3f})" if selection_base is not None else "")
+            + ", "
+        )
+        if len(chosen):
+            c = chosen.iloc[0]
+            head += (
+                f"'{chosen.index[0]}' has the highest mean {metric}, "
+                f"{fmt_spread(c['mean'], c['sd'])} (mean ± sd over seeds)"
+            )
+            if len(rest):
+                r = rest.iloc[0]
+                gap = c["mean"] - r["mean"]
+                head += (
+                    f"; the runner-up '{rest.index[0]}' has {fmt_spread(r['mean'], r['sd'])}, "
+                    f"{gap:.3f} lower, "
+                    + ("more" if gap > max(c["sd"], r["sd"]) else "not more")
+                    + " than the larger seed sd"
+                )
+        out.append(head + ".")
     if drift is not None and len(drift):
         parts = [
             f"{name} {r['weight_rel_change']:.3g} (embedding cosine to base "
@@ -305,11 +373,11 @@ def finetuning(
         out.append("Relative change of the trained weights: " + "; ".join(parts) + ".")
         if "card_as_run" in drift.index and len(drift) > 1:
             ref = drift.loc["card_as_run", "weight_rel_change"]
-            rest = drift.drop(index="card_as_run")["weight_rel_change"]
+            rest_d = drift.drop(index="card_as_run")["weight_rel_change"]
             if ref > 0:
-                lo, hi = f"{rest.min() / ref:,.0f}", f"{rest.max() / ref:,.0f}"
+                lo, hi = f"{rest_d.min() / ref:,.0f}", f"{rest_d.max() / ref:,.0f}"
                 span = lo if lo == hi else f"{lo} to {hi}"
-                others_txt = "the other recipe" if len(rest) == 1 else "the other recipes"
+                others_txt = "the other recipe" if len(rest_d) == 1 else "the other recipes"
                 out.append(
                     f"The as-run recipe moved the weights {span} times less than {others_txt}."
                 )
@@ -321,13 +389,19 @@ def finetuning(
                 f"On {int(b['n'])} held-out test queries the base model scores {metric} "
                 f"{b['mean']:.3f} [{b['low']:.3f}, {b['high']:.3f}]."
             )
-            for name, r in c.drop(index=base_name).iterrows():
-                verdict = "a significant" if r["p_value"] < alpha else "no significant"
+            tested = c.drop(index=base_name)
+            holm = "p_holm" in tested.columns
+            for name, r in tested.iterrows():
+                p_used = r["p_holm"] if holm else r["p_value"]
+                verdict = "a significant" if p_used < alpha else "no significant"
                 direction = "gain" if r["diff"] > 0 else "loss" if r["diff"] < 0 else "change"
+                p_txt = f"paired p = {r['p_value']:.3f}"
+                if holm:
+                    p_txt += f", Holm-adjusted over {len(tested)} systems {r['p_holm']:.3f}"
                 out.append(
                     f"{name}: {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}], difference "
-                    f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}], paired "
-                    f"p = {r['p_value']:.3f}: {verdict} {direction} at the {alpha:g} level."
+                    f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}], "
+                    f"{p_txt}: {verdict} {direction} at the {alpha:g} level."
                 )
     if cv is not None and metric in cv.index:
         r = cv.loc[metric]
@@ -338,6 +412,18 @@ def finetuning(
             f"{r['gain']:+.3f} ± {r['gain_sd']:.3f} (sd), {size} than its run-to-run spread "
             f"({abs(ratio):.1f} sd); {int(r['improved'])} of {int(r['runs'])} runs improved "
             "on the base model."
+        )
+    if caveats:
+        out.append(
+            "Caveats: the demo titles are illustrative (written by us, not real patents), their "
+            "IPC letters are our estimates, and every grade is one annotator's reading of the "
+            "title; the train split is the card's 50 pairs, and no title relevant to a train "
+            "query is relevant to a test query."
+        )
+        out.append(
+            "What would change the conclusion: a gain that vanishes on queries and titles "
+            "written by other hands, a different dev selection with more seeds or dev queries, "
+            "or a model whose top-10 titles are largely unjudged here (check judged@10 first)."
         )
     return out
 

@@ -20,6 +20,7 @@ from toolkit.plots.model_comparison import plot_model_comparison
 from toolkit.plots.rank_plot import plot_rank
 from toolkit.plots.similarity_distribution import plot_similarity_distribution
 from toolkit.plots.similarity_heatmap import plot_similarity_heatmap
+from toolkit.plots.warmup_sensitivity import plot_warmup_sensitivity
 
 __all__ = [
     "plot_cluster_contingency",
@@ -33,4 +34,5 @@ __all__ = [
     "plot_rank",
     "plot_similarity_distribution",
     "plot_similarity_heatmap",
+    "plot_warmup_sensitivity",
 ]
