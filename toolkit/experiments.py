@@ -78,7 +78,8 @@ def select_lr_on_split(
             :data:`toolkit.training.DEFAULT_LR_CANDIDATES`).
         recipe: Every other hyperparameter (default: ``training.get_recipe("tuned")``).
         metric: Per-query metric averaged over the split's queries.
-        seeds: Seeds averaged per candidate (default: the recipe's seed).
+        seeds: Seeds averaged per candidate (default: the recipe's seed). For a choice you
+            report, prefer :func:`select_recipe`, which requires at least 3.
 
     Returns:
         ``(selection, best_model)``: the :class:`toolkit.training.LrSelection` (its
@@ -103,7 +104,9 @@ def select_lr_on_split(
             best.update(score=score, call=i, model=m)
         return score
 
-    selection = select_lr(model, train_pairs, dev_score, candidates, recipe=recipe, seeds=seeds)
+    selection = select_lr(
+        model, train_pairs, dev_score, candidates, recipe=recipe, seeds=seeds, negatives_from=rs
+    )
     first_seed = seeds[0] if seeds else recipe.seed
     row = selection.table.iloc[best["call"] - 1] if best["call"] > 0 else None
     if (
@@ -112,7 +115,8 @@ def select_lr_on_split(
         and int(row["seed"]) == int(first_seed)
     ):
         return selection, best["model"]
-    return selection, finetune(model, train_pairs, selection.recipe, seed=first_seed).model
+    again = finetune(model, train_pairs, selection.recipe, seed=first_seed, negatives_from=rs)
+    return selection, again.model
 
 
 #: Candidate grid of :func:`select_recipe` (small enough for a few CPU minutes with the
@@ -458,6 +462,8 @@ def select_lr(
     recipe: Recipe = TUNED_USE,
     metric: str | None = None,
     seeds: Sequence[int] | None = None,
+    negatives_from: Any = None,
+    extra_qrels: Mapping[str, Mapping[str, int]] | None = None,
 ) -> LrSelection:
     """Pick a learning rate by training once per candidate and scoring on the dev split.
 
@@ -474,6 +480,9 @@ def select_lr(
         metric: Key to read when ``dev_set_eval_fn`` returns a dict (required if it has
             several keys).
         seeds: Seeds to average over per candidate; default ``(recipe.seed,)``.
+        negatives_from: Mining corpus and judgments for a recipe with hard negatives (see
+            :func:`toolkit.training.finetune`).
+        extra_qrels: More judgments to exclude from mining.
 
     Returns:
         An :class:`LrSelection`.
@@ -507,7 +516,10 @@ def select_lr(
     rows = []
     for lr in candidates:
         for s in seeds:
-            run = finetune(model, train_pairs, recipe.replace(learning_rate=lr), seed=s)
+            run = finetune(
+                model, train_pairs, recipe.replace(learning_rate=lr), seed=s,
+                negatives_from=negatives_from, extra_qrels=extra_qrels,
+            )  # fmt: skip
             rows.append(
                 {
                     "learning_rate": lr,
