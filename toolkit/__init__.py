@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "paired_test": "toolkit.metrics",
     "bm25_scores": "toolkit.lexical",
     "compare_systems": "toolkit.evaluation",
+    "search": "toolkit.search",
     "finetune": "toolkit.training",
     "reduce": "toolkit.clustering",
     "cluster": "toolkit.clustering",

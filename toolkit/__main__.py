@@ -1,6 +1,7 @@
 """Command line: ``python -m toolkit <command>``.
 
 Commands:
+    search QUERY...         ranked titles for your queries: dense model, BM25, fusions
     demo                    top-3 titles for the model card's queries with the default model
     cache info|clear        list or delete the embedding cache
     data validate FILE...   validation report for data files or a dataset folder, with the
@@ -45,6 +46,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             mark = "*" if relevant.get(card_d[di], 0) > 0 else " "
             print(f"  {mark} {scores[qi, di]:.3f}  {rs.corpus[card_d[di]].strip()}")
     print("\n* = the card's (stated or inferred) positive for that query")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from toolkit.data import load
+    from toolkit.search import format_results, search
+
+    rs = load(args.data)
+    systems: dict[str, object] = {}
+    for name in args.system or ["dense"]:
+        if name in systems:
+            raise ValueError(f"--system {name!r} is given twice")
+        # "dense" is the --model model; every other name is read by toolkit.search
+        systems[name] = (args.model or "default") if name == "dense" else name
+    table = search(args.queries, rs, systems=systems, k=args.k)
+    data = args.data or "demo set"
+    print(f"data: {data} ({len(rs.corpus)} titles); model: {args.model or 'default'}\n")
+    print(format_results(table))
     return 0
 
 
@@ -136,6 +155,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="model id, folder or builtin name")
     p.add_argument("--top", type=_positive_int, default=3)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("search", help="ranked titles for your queries (dense, BM25, fusions)")
+    p.add_argument("queries", nargs="+", help="query text(s); quote each one")
+    p.add_argument("--model", default=None, help="model of the 'dense' system (default model)")
+    p.add_argument("--data", default=None, help="pairs file or folder; default: demo set")
+    p.add_argument("--k", type=_positive_int, default=10, help="titles per system (10)")
+    p.add_argument(
+        "--system", action="append", default=None,
+        help="dense (the --model model), bm25, rrf(k=60), fusion(w=0.9, norm=zscore), "
+        "a model name/folder; repeat for several (default: dense)",
+    )
+    p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("cache", help="embedding cache")
     p.add_argument("action", choices=["info", "clear"])

@@ -1,0 +1,340 @@
+"""Type a query, see ranked titles: query text(s) x a corpus x one or more systems.
+
+:func:`search` ranks a corpus of titles for free-text queries with dense models, BM25 and
+fusions of the two, and returns one tidy table (``query, system, rank, doc_id, title,
+score, grade``). ``grade`` is the qrels grade of the (query, title) pair when the query text
+is one of the retrieval set's queries (or ``qrels=`` is given), and ``pd.NA`` when the pair
+was never judged -- so the table shows which retrieved titles nobody has judged.
+
+It reuses the toolkit's pieces, nothing is written twice: vectors come from
+:func:`toolkit.encode` (the embedding cache), BM25 from :func:`toolkit.lexical.bm25_scores`,
+fusions from :class:`toolkit.evaluation.Fusion`, and ranks follow the tie rule of the
+metrics (:func:`toolkit.metrics.tie_order` / :func:`toolkit.metrics.rank_columns`: score
+descending, equal scores by doc id descending, as trec_eval), so the rank a title gets here
+is the rank :func:`toolkit.retrieval_metrics` scores.
+
+Example:
+    >>> import toolkit
+    >>> toolkit.search("роботы для доставки товаров", systems=["bm25"], k=3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._validation import check_texts
+
+__all__ = ["COLUMNS", "format_results", "search"]
+
+COLUMNS = ["query", "system", "rank", "doc_id", "title", "score", "grade"]
+_DENSE_ALIASES = ("dense", "default")
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+def _queries(queries: Any) -> list[str]:
+    if isinstance(queries, str):
+        queries = [queries]
+    out = check_texts(
+        queries,
+        "queries",
+        allow_empty=False,
+        container="queries must be a str or a list of str, got {type}",
+        check_unicode=True,
+    )
+    for i, text in enumerate(out):
+        if not text.strip():
+            raise ValueError(f"queries[{i}] is empty; type a query")
+    return out
+
+
+def _check_titles(titles: list[Any], ids: list[str]) -> list[str]:
+    for doc_id, title in zip(ids, titles, strict=True):
+        if not isinstance(title, str):
+            raise TypeError(
+                f"corpus[{doc_id!r}] must be a str title, got {type(title).__name__}: "
+                f"{title!r:.40}"
+            )
+    return list(titles)
+
+
+def _corpus(corpus: Any) -> tuple[list[str], list[str], dict[str, dict[str, float]]]:
+    """``(doc_ids, titles, {query_text: {doc_id: grade}})`` of any accepted corpus."""
+    from toolkit.data import RetrievalSet, demo
+
+    if corpus is None:
+        corpus = demo()
+    judged: dict[str, dict[str, float]] = {}
+    if isinstance(corpus, RetrievalSet):
+        ids, titles = list(corpus.corpus), list(corpus.corpus.values())
+        for qid, text in corpus.queries.items():
+            for doc_id, grade in corpus.qrels.get(qid, {}).items():
+                judged.setdefault(text, {}).setdefault(doc_id, grade)
+    elif isinstance(corpus, pd.Series):
+        ids, titles = [str(i) for i in corpus.index], list(corpus.to_numpy())
+    elif isinstance(corpus, Mapping):
+        ids, titles = [str(i) for i in corpus], list(corpus.values())
+    elif isinstance(corpus, Sequence) and not isinstance(corpus, str | bytes):
+        ids, titles = [str(i) for i in range(len(corpus))], list(corpus)
+    else:
+        raise TypeError(
+            "corpus must be a RetrievalSet, a list or pandas Series of titles, or a dict "
+            f"{{doc_id: title}}, got {type(corpus).__name__}"
+        )
+    if not ids:
+        raise ValueError("corpus is empty; search needs at least one title")
+    seen: set[str] = set()
+    for doc_id in ids:
+        if doc_id in seen:
+            raise ValueError(f"corpus: doc id {doc_id!r} appears twice (ids are compared as text)")
+        seen.add(doc_id)
+    return ids, _check_titles(titles, ids), judged
+
+
+def _qrels(qrels: Any) -> dict[str, dict[str, float]]:
+    if not isinstance(qrels, Mapping):
+        raise TypeError(
+            f"qrels must be a dict {{query_text: {{doc_id: grade}}}}, got {type(qrels).__name__}"
+        )
+    out: dict[str, dict[str, float]] = {}
+    for text, grades in qrels.items():
+        if not isinstance(grades, Mapping):
+            raise TypeError(
+                f"qrels[{text!r}] must be a dict {{doc_id: grade}}, got {type(grades).__name__}"
+            )
+        for doc_id, g in grades.items():
+            if isinstance(g, bool) or not isinstance(g, numbers.Real) or not np.isfinite(g):
+                raise ValueError(f"qrels[{text!r}][{doc_id!r}] = {g!r}: grades must be numbers")
+            out.setdefault(str(text), {})[str(doc_id)] = g
+    return out
+
+
+def _k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    return int(k)
+
+
+# ----------------------------------------------------------------------------------- systems
+
+
+def _is_model(obj: Any) -> bool:
+    return not isinstance(obj, str | bytes) and hasattr(obj, "encode")
+
+
+def _resolve_spec(spec: str, where: str) -> Any:
+    """``"bm25"``, a :class:`Fusion`, or a loaded model for a system given as text."""
+    from toolkit.evaluation import Fusion
+    from toolkit.models import builtin_models, load_model
+
+    text = spec.strip()
+    if text == "bm25":
+        return "bm25"
+    if text.startswith(("fusion(", "rrf(")):
+        try:
+            return Fusion.parse(text)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    if text in _DENSE_ALIASES:
+        return load_model()
+    if text in builtin_models() or Path(text).expanduser().exists() or "/" in text:
+        return load_model(text)
+    raise ValueError(
+        f"{where}: unknown system {spec!r}; expected 'dense' (the default model), 'bm25', a "
+        "fusion like 'rrf(k=60)' or 'fusion(w=0.9, norm=zscore)', a builtin model "
+        f"{builtin_models()}, a model folder or a hub id (owner/name)"
+    )
+
+
+def _spec_name(spec: str) -> str:
+    path = Path(spec).expanduser()
+    return path.resolve().name if path.is_dir() else spec.strip()
+
+
+def _systems(systems: Any) -> dict[str, Any]:
+    """``{name: model | "bm25" | Fusion}`` in the order given."""
+    from toolkit.evaluation import Fusion
+    from toolkit.models import load_model
+
+    if systems is None:
+        return {"dense": load_model()}
+    if isinstance(systems, str | Fusion) or _is_model(systems):
+        systems = [systems]
+    if isinstance(systems, Mapping):
+        items = [(name, spec, f"systems[{name!r}]") for name, spec in systems.items()]
+        for name, _, where in items:
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError(f"{where}: a system name must be non-empty text")
+    elif isinstance(systems, Sequence):
+        items = []
+        n_models = sum(1 for s in systems if _is_model(s))
+        for i, spec in enumerate(systems):
+            where = f"systems[{i}]"
+            if isinstance(spec, Fusion):
+                name = spec.name
+            elif isinstance(spec, str):
+                name = _spec_name(spec)
+            elif _is_model(spec):
+                name = "dense" if n_models == 1 else f"dense{i}"
+            else:
+                name = ""
+            items.append((name, spec, where))
+    else:
+        raise TypeError(
+            "systems must be None, a list or a dict {name: system}, "
+            f"got {type(systems).__name__}"
+        )
+    if not items:
+        raise ValueError("systems is empty; name at least one system (e.g. ['dense', 'bm25'])")
+    out: dict[str, Any] = {}
+    for name, spec, where in items:
+        if isinstance(spec, str):
+            system = _resolve_spec(spec, where)
+        elif isinstance(spec, Fusion) or _is_model(spec):
+            system = spec
+        else:
+            raise TypeError(
+                f"{where} must be a sentence-transformers model, a model name, 'bm25' or a "
+                f"fusion name, got {type(spec).__name__}"
+            )
+        if name in out:
+            raise ValueError(f"{where}: system name {name!r} is given twice; drop the duplicate")
+        out[name] = system
+    fusions = [n for n, s in out.items() if isinstance(s, Fusion)]
+    if fusions and not any(_is_model(s) for s in out.values()):
+        raise ValueError(
+            f"systems: fusion {fusions[0]!r} fuses the first dense model with BM25; "
+            "list a dense model too (e.g. ['dense', 'bm25', 'rrf(k=60)'])"
+        )
+    return out
+
+
+def _scores(
+    systems: dict[str, Any], queries: list[str], titles: list[str], doc_ids: list[str]
+) -> dict[str, np.ndarray]:
+    from toolkit.encoding import encode
+    from toolkit.evaluation import Fusion
+    from toolkit.lexical import bm25_scores
+
+    dense: dict[str, np.ndarray] = {}
+    for name, system in systems.items():
+        if _is_model(system):
+            q = encode(system, queries, show_progress=False)
+            d = encode(system, titles, show_progress=False)
+            dense[name] = np.asarray(q @ d.T, dtype=np.float64)
+    needs_bm25 = any(isinstance(s, Fusion) or s == "bm25" for s in systems.values())
+    bm25 = bm25_scores(queries, titles).astype(np.float64) if needs_bm25 else None
+    first = next(iter(dense.values()), None)
+    out: dict[str, np.ndarray] = {}
+    for name, system in systems.items():
+        if isinstance(system, Fusion):
+            out[name] = np.asarray(system.fuse(first, bm25, doc_ids), dtype=np.float64)
+        elif isinstance(system, str):  # "bm25"
+            out[name] = bm25
+        else:
+            out[name] = dense[name]
+    return out
+
+
+# -------------------------------------------------------------------------------------- api
+
+
+def search(
+    queries: str | Sequence[str],
+    corpus: Any = None,
+    *,
+    systems: Any = None,
+    k: int = 10,
+    qrels: Mapping[str, Mapping[str, float]] | None = None,
+) -> pd.DataFrame:
+    """Rank a corpus of titles for free-text queries with one or more systems.
+
+    Args:
+        queries: One query text or a list of them.
+        corpus: What to search: a :class:`~toolkit.data.RetrievalSet` (its titles; its qrels
+            give the grades of its own queries' texts), a list of titles (ids ``"0"``,
+            ``"1"``, ...), a pandas Series of titles (the index is the doc id) or a dict
+            ``{doc_id: title}``. ``None``: the demo set (:func:`toolkit.data.demo`).
+        systems: ``None`` for the default model (system ``"dense"``); or a list or a dict
+            ``{name: system}`` where a system is a loaded sentence-transformers model, a
+            :func:`toolkit.load_model` spec (``"dense"``/``"default"``, a builtin name, a
+            folder, a hub id), ``"bm25"``, or a fusion of the first dense model with BM25
+            (``"rrf(k=60)"``, ``"fusion(w=0.9, norm=zscore)"`` or a
+            :class:`toolkit.evaluation.Fusion`). In a list a text spec names its system
+            (a folder by its last part); a model object is ``"dense"``.
+        k: Titles kept per query and system (at most the corpus size), >= 1.
+        qrels: ``{query_text: {doc_id: grade}}``; its grades are used for those query
+            texts (on top of a RetrievalSet's own qrels).
+
+    Returns:
+        A DataFrame with columns ``query, system, rank, doc_id, title, score, grade``, one
+        row per query x system x rank (rank 1-based, in that order). ``grade`` is the qrels
+        grade of the (query, doc) pair, ``pd.NA`` when it is unjudged. Ranks follow the
+        metrics' tie rule: score descending, then doc id (as text) descending.
+
+    Raises:
+        TypeError: A query, title or system of the wrong type (the message names its
+            position).
+        ValueError: An empty query or corpus, an unknown system name, ``k < 1``.
+        ModelNotAvailable: A model spec that cannot be loaded.
+    """
+    from toolkit.metrics import rank_columns, tie_order
+
+    texts = _queries(queries)
+    k = _k(k)
+    doc_ids, titles, judged = _corpus(corpus)
+    if qrels is not None:
+        for text, grades in _qrels(qrels).items():
+            judged.setdefault(text, {}).update(grades)
+    resolved = _systems(systems)
+    scores = _scores(resolved, texts, titles, doc_ids)
+
+    order = tie_order(doc_ids)
+    keep = min(k, len(doc_ids))
+    rows: list[tuple] = []
+    for qi, text in enumerate(texts):
+        grades = judged.get(text, {})
+        for name, matrix in scores.items():
+            row = matrix[qi]
+            for rank, col in enumerate(rank_columns(row, order)[:keep], start=1):
+                doc_id = doc_ids[col]
+                grade = grades.get(doc_id, pd.NA)
+                rows.append((text, name, rank, doc_id, titles[col], float(row[col]), grade))
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["rank"] = table["rank"].astype("int64")
+    table["score"] = table["score"].astype("float64")
+    grades = table["grade"]
+    known = grades.dropna()
+    integral = all(float(g).is_integer() for g in known)
+    table["grade"] = pd.array(grades.tolist(), dtype="Int64" if integral else "Float64")
+    return table
+
+
+def format_results(table: pd.DataFrame, *, width: int = 90) -> str:
+    """A readable text table of :func:`search` results: one block per query and system.
+
+    Each line: rank, score to 3 decimals, grade (``·`` = unjudged), title cut to ``width``
+    characters.
+    """
+    lines: list[str] = []
+    for query, by_query in table.groupby("query", sort=False):
+        lines.append(f"query: {query}")
+        for system, block in by_query.groupby("system", sort=False):
+            lines.append(f"\n  [{system}]")
+            lines.append(f"  {'rank':>4}  {'score':>7}  {'grade':>5}  title")
+            for r in block.itertuples(index=False):
+                grade = "·" if pd.isna(r.grade) else f"{r.grade:g}"
+                title = " ".join(str(r.title).split())
+                if len(title) > width:
+                    title = title[: width - 1] + "…"
+                lines.append(f"  {r.rank:>4}  {r.score:>7.3f}  {grade:>5}  {title}")
+        lines.append("")
+    lines.append("grade: the qrels grade of (query, title); · = unjudged")
+    return "\n".join(lines)
