@@ -118,6 +118,13 @@ def _clustering():
     return clustering
 
 
+def _search(queries, corpus=("РОБОТ ДЛЯ ДОСТАВКИ", "БЕТОН"), systems=("bm25",), k=10):
+    from toolkit.search import search
+
+    return search(queries, list(corpus) if isinstance(corpus, tuple) else corpus,
+                  systems=list(systems), k=k)  # fmt: skip
+
+
 def _DataError():
     return _data().DataError
 
@@ -440,6 +447,24 @@ CASES: list[Case] = [
          lambda c: __import__("toolkit.diagnostics", fromlist=["x"]).auc_bootstrap(
              pd.DataFrame({"query_id": ["a"], "score": [0.5], "relevant": [True]})),
          ValueError, "needs both relevant and non-relevant pairs"),
+    # ---- toolkit.search --------------------------------------------------------------------
+    Case("search-empty-query", "search", "search(['ok', '  '], ...): a blank query",
+         lambda c: _search(["ok", "  "]), ValueError, "queries[1] is empty"),
+    Case("search-query-not-str", "search", "search(['ok', 3], ...)",
+         lambda c: _search(["ok", 3]), TypeError, "queries[1] must be a str, got int"),
+    Case("search-unknown-system", "search", "search(..., systems=['bm25', 'bm52'])",
+         lambda c: _search("q", systems=["bm25", "bm52"]), ValueError,
+         "systems[1]: unknown system 'bm52'"),
+    Case("search-fusion-without-dense", "search", "search(..., systems=['bm25', 'rrf(k=60)'])",
+         lambda c: _search("q", systems=["bm25", "rrf(k=60)"]), ValueError,
+         "list a dense model too"),
+    Case("search-k-zero", "search", "search(..., k=0)",
+         lambda c: _search("q", k=0), ValueError, "k must be an integer >= 1, got 0"),
+    Case("search-empty-corpus", "search", "search('q', [])",
+         lambda c: _search("q", corpus=[]), ValueError, "corpus is empty"),
+    Case("search-title-not-str", "search", "search('q', {'a': 'T', 'b': None})",
+         lambda c: _search("q", corpus={"a": "T", "b": None}), TypeError,
+         "corpus['b'] must be a str title"),
     # ---- command line (one `error:` line on stderr, non-zero exit, no traceback) -------------
     Case("cli-validate-missing", "cli", "data validate missing.csv",
          lambda c: ["data", "validate", str(c.tmp / "missing.csv")], SystemExit,
@@ -479,6 +504,13 @@ CASES: list[Case] = [
     Case("cli-report-missing-notebook", "cli", "report missing.ipynb",
          lambda c: ["report", "--out", str(c.tmp / "r"), str(c.tmp / "missing.ipynb")],
          SystemExit, "no such notebook"),
+    Case("cli-search-unknown-system", "cli", "search q --system bm52",
+         lambda c: ["search", "q", "--system", "bm52"], SystemExit, "unknown system 'bm52'"),
+    Case("cli-search-k-zero", "cli", "search q --k 0",
+         lambda c: ["search", "q", "--k", "0"], SystemExit,
+         "argument --k: expected an integer >= 1, got '0'"),
+    Case("cli-search-blank-query", "cli", "search ' ' --system bm25",
+         lambda c: ["search", " ", "--system", "bm25"], SystemExit, "queries[0] is empty"),
 ]
 # fmt: on
 
