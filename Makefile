@@ -22,8 +22,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# Your own model/data without editing the notebooks: P passes papermill-style parameters, e.g.
+#   make report P="-p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/"
+# (a name no notebook declares is an error; one only some declare goes to those only).
 report: setup
-	$(PY) -m toolkit report
+	$(PY) -m toolkit report $(P)
 
 # Restart-and-run-all of the committed notebooks, outputs written back (byte-stable).
 notebooks: setup

@@ -8,7 +8,9 @@ Commands:
                             leakage audit of its splits (non-zero exit on errors)
     data describe           summary of the bundled demo set
     evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
-    report                  execute the notebooks into reports/ and render HTML
+    report [-p NAME=VALUE]  execute the notebooks into reports/ and render HTML; -p sets a
+                            notebook parameter (typed like papermill's -p), e.g.
+                            -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/
     execute NOTEBOOK...     restart and run notebooks in place (how the committed outputs are made)
 
 A user error (bad file, missing model, bad argument) prints one line starting with
@@ -115,7 +117,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from toolkit.report import build_report
 
-    index = build_report(out_dir=Path(args.out), notebooks=args.notebooks or None)
+    parameters = dict(args.parameters or [])
+    index = build_report(
+        out_dir=Path(args.out), notebooks=args.notebooks or None, parameters=parameters or None
+    )
     print(f"report written: {index}")
     return 0
 
@@ -145,6 +150,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
     return value
+
+
+def _parameter(text: str) -> tuple[str, object]:
+    from toolkit.report import parse_parameter
+
+    try:
+        return parse_parameter(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="execute notebooks and render HTML into reports/")
     p.add_argument("--out", default="reports")
+    p.add_argument(
+        "-p", "--parameter", dest="parameters", action="append", type=_parameter,
+        metavar="NAME=VALUE",
+        help="notebook parameter, typed like papermill's -p (True/False/None, int, float, "
+        "else text); repeat for several. A name no notebook declares is an error; a name "
+        "only some declare goes to those only",
+    )
     p.add_argument("notebooks", nargs="*")
     p.set_defaults(func=_cmd_report)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from toolkit._io import write_atomic
 
-__all__ = ["ReportError", "build_report", "PLOTLY_JS_NAME"]
+__all__ = ["ReportError", "build_report", "parse_parameter", "PLOTLY_JS_NAME"]
 
 #: File name of the local plotly.js bundle written next to the HTML pages.
 PLOTLY_JS_NAME = "plotly.min.js"
@@ -72,7 +72,11 @@ _CDN_SCRIPT = re.compile(
 
 
 class ReportError(RuntimeError):
-    """At least one notebook failed; the report (with FAILED lines) was still written."""
+    """A notebook failed, or a parameter is declared by no notebook.
+
+    A failure is raised after the report (with FAILED lines) was written; an unknown
+    parameter before anything runs.
+    """
 
 
 @dataclass
@@ -86,6 +90,8 @@ class _Entry:
     detail: str = ""
     html_name: str | None = None
     ipynb_name: str | None = None
+    parameters: dict[str, Any] | None = None  # what papermill injected
+    not_passed: tuple[str, ...] = ()  # given names this notebook does not declare
 
 
 def build_report(
@@ -118,8 +124,14 @@ def build_report(
         notebooks: Notebook files to run, in this order. ``None`` (default) runs every
             ``notebooks/NN_*.ipynb`` under the current directory, sorted by name.
         parameters: Values papermill injects after each notebook's cell tagged
-            ``parameters``. ``OUTPUT_DIR`` (the absolute ``out_dir``) is added for notebooks
-            whose parameters cell defines ``OUTPUT_DIR``, unless given here.
+            ``parameters``. Checked before any notebook runs: a name that none of the
+            selected notebooks declares in its ``parameters`` cell raises
+            :class:`ReportError` naming it and listing each notebook's parameters; a name
+            that only some declare is passed to those only (the progress lines and the index
+            say which notebooks did not get it). ``OUTPUT_DIR`` (the absolute ``out_dir``) is
+            added for notebooks whose parameters cell defines ``OUTPUT_DIR``, unless given
+            here. The index page lists, per notebook, the values it ran with, and each
+            executed notebook keeps them in papermill's ``injected-parameters`` cell.
         kernel_name: Jupyter kernel to run; ``None`` uses the notebook's kernelspec, or
             ``python3`` (the current Python) when it has none.
         timeout: Per-cell execution timeout in seconds.
@@ -131,13 +143,16 @@ def build_report(
         FileNotFoundError: A notebook file is missing, or no ``notebooks/NN_*.ipynb`` exist.
         ValueError: A path is not an ``.ipynb`` file, two notebooks share a file name, or
             ``timeout`` is not positive.
-        ReportError: One or more notebooks failed (raised after the index is written).
+        ReportError: A parameter is declared by none of the notebooks (raised before any
+            notebook runs), or one or more notebooks failed (raised after the index is
+            written).
     """
     paths = _resolve_notebooks(notebooks)
     if not isinstance(timeout, int) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if parameters is not None and not isinstance(parameters, dict):
         raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
+    plan = _plan_parameters(paths, parameters or {})
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
@@ -149,7 +164,11 @@ def build_report(
     with _kernel_env():
         for i, nb_path in enumerate(paths, 1):
             print(f"[{i}/{len(paths)}] {nb_path.name} ...", flush=True)
-            entry = _run_one(nb_path, out_dir, parameters or {}, kernel_name, timeout)
+            given, skipped = plan[i - 1]
+            if skipped:
+                print(f"    not declared in {nb_path.name}, not passed: {', '.join(skipped)}")
+            entry = _run_one(nb_path, out_dir, given, kernel_name, timeout)
+            entry.not_passed = skipped
             entries.append(entry)
             note = f"  ({entry.detail})" if entry.detail else ""
             print(
@@ -163,6 +182,65 @@ def build_report(
     if failed:
         raise ReportError(f"{len(failed)} notebook(s) failed: {', '.join(failed)}; see {index}")
     return index
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """Parse one ``NAME=VALUE`` of ``python -m toolkit report -p``, typed as papermill's ``-p``.
+
+    The value is split at the first ``=`` and typed by papermill's own CLI rule:
+    ``True``/``False``/``None``, then an ``int``, then a ``float``, otherwise the string as
+    given (so ``-p DATA=a=b.csv`` is the string ``'a=b.csv'``). JSON lists and dicts stay
+    strings, as with papermill's ``-p``.
+
+    Example:
+        >>> parse_parameter("N_BOOTSTRAP=200"), parse_parameter("MODEL=ai-forever/sbert")
+        (('N_BOOTSTRAP', 200), ('MODEL', 'ai-forever/sbert'))
+
+    Raises:
+        ValueError: No ``=``, or the name is not a Python identifier.
+    """
+    from papermill.cli import _resolve_type  # papermill's -p typing, reused as is
+
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep:
+        raise ValueError(f"expected NAME=VALUE, got {text!r}")
+    if not name.isidentifier():
+        raise ValueError(f"parameter name {name!r} in {text!r} is not a Python identifier")
+    return name, _resolve_type(value)
+
+
+def _plan_parameters(
+    paths: Sequence[Path], parameters: dict[str, Any]
+) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
+    """Per notebook: the parameters it declares (to pass) and the given names it does not.
+
+    Raises:
+        ReportError: A name is declared by none of the notebooks.
+    """
+    if not parameters:
+        return [({}, ()) for _ in paths]
+    declared = [_declared_parameters(p) for p in paths]
+    unknown = [name for name in parameters if not any(name in d for d in declared)]
+    if unknown:
+        import difflib
+
+        known = sorted(set().union(*declared))
+        hints = {n: difflib.get_close_matches(n, known, 1) for n in unknown}
+        names = ", ".join(n + "".join(f" (did you mean {m}?)" for m in hints[n]) for n in unknown)
+        listing = "; ".join(
+            f"{p.name}: {', '.join(sorted(d)) if d else '(no parameters cell)'}"
+            for p, d in zip(paths, declared, strict=True)
+        )
+        raise ReportError(
+            f"unknown parameter(s) {names}: not declared in the parameters cell of any "
+            f"notebook run; declared are {listing}"
+        )
+    plan = []
+    for d in declared:
+        given = {k: v for k, v in parameters.items() if k in d}
+        plan.append((given, tuple(k for k in parameters if k not in d)))
+    return plan
 
 
 def _resolve_notebooks(notebooks: Sequence[str | Path] | None) -> list[Path]:
@@ -308,7 +386,7 @@ def _run_one(
         detail = f"{type(exc).__name__}: {_one_line(str(exc))}"
     seconds = time.perf_counter() - start
 
-    entry = _Entry(nb_path.name, title, seconds, status, detail)
+    entry = _Entry(nb_path.name, title, seconds, status, detail, parameters=params)
     if not tmp_nb.is_file():  # papermill failed before writing anything
         return entry
     os.replace(tmp_nb, final_nb)
@@ -436,6 +514,12 @@ def _index_html(entries: list[_Entry], total: float) -> str:
         )
         css = "ok" if e.status == "ok" else "failed"
         detail = f'<div class="detail">{html.escape(e.detail)}</div>' if e.detail else ""
+        params = ", ".join(f"{k}={v!r}" for k, v in (e.parameters or {}).items())
+        if params:
+            link += f'<div class="params">parameters: {html.escape(params)}</div>'
+        if e.not_passed:
+            skipped = html.escape(", ".join(e.not_passed))
+            link += f'<div class="params">not declared here, not passed: {skipped}</div>'
         rows.append(
             f'<tr class="{css}"><td>{html.escape(e.name)}</td><td>{link}{nb_link}</td>'
             f'<td class="num">{e.seconds:.1f} s</td><td>{e.status}{detail}</td></tr>'
@@ -457,6 +541,7 @@ tr.failed td {{ background: #fde8e8; }}
 tr.failed td:last-child {{ color: #a00; font-weight: bold; }}
 .detail {{ font-weight: normal; font-family: monospace; font-size: .85em; }}
 a.nb {{ font-size: .8em; color: #666; }}
+.params {{ font-family: monospace; font-size: .8em; color: #444; }}
 </style>
 </head>
 <body>
