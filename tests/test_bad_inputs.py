@@ -137,6 +137,16 @@ def _folder_with_judgments(c):
     return c.tmp / "ds"
 
 
+def _param_nb(c):
+    """A one-cell notebook whose ``parameters`` cell declares MODEL."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell('MODEL = "default"', metadata={"tags": ["parameters"]})
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata = {"kernelspec": {"name": "python3", "language": "python"}}
+    return c.file("01_p.ipynb", nbformat.writes(nb))
+
+
 def _eye_scores():
     return np.eye(2, dtype=np.float32)
 
@@ -504,6 +514,12 @@ CASES: list[Case] = [
     Case("cli-report-missing-notebook", "cli", "report missing.ipynb",
          lambda c: ["report", "--out", str(c.tmp / "r"), str(c.tmp / "missing.ipynb")],
          SystemExit, "no such notebook"),
+    Case("cli-report-unknown-parameter", "cli", "report -p MODLE=x NB (NB declares MODEL)",
+         lambda c: ["report", "--out", str(c.tmp / "r"), "-p", "MODLE=x", str(_param_nb(c))],
+         SystemExit, "unknown parameter(s) MODLE (did you mean MODEL?)"),
+    Case("cli-report-parameter-no-value", "cli", "report -p MODEL (no =VALUE)",
+         lambda c: ["report", "-p", "MODEL"],
+         SystemExit, "argument -p/--parameter: expected NAME=VALUE, got 'MODEL'"),
     Case("cli-search-unknown-system", "cli", "search q --system bm52",
          lambda c: ["search", "q", "--system", "bm52"], SystemExit, "unknown system 'bm52'"),
     Case("cli-search-k-zero", "cli", "search q --k 0",

@@ -87,10 +87,10 @@ def test_parameters_are_injected_and_output_dir_offered(built):
     assert f'OUTPUT_DIR = "{out.resolve()}"' in injected[0].source
     printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     assert "N_POINTS=4 OUTPUT_DIR set: True" in printed  # what the kernel saw
-    # 02 has no parameters cell and no OUTPUT_DIR: only what was asked for is injected.
+    # 02 has no parameters cell: N_POINTS is not one of its parameters, so it is not passed.
     nb2 = nbformat.read(out / "02_failing.ipynb", as_version=4)
     src2 = "".join(c.source for c in nb2.cells)
-    assert "N_POINTS = 4" in src2 and "OUTPUT_DIR" not in src2
+    assert "N_POINTS" not in src2 and "OUTPUT_DIR" not in src2
 
 
 def test_failed_notebook_is_kept_as_far_as_it_ran(built):

@@ -229,7 +229,7 @@ def _plan_parameters(
         hints = {n: difflib.get_close_matches(n, known, 1) for n in unknown}
         names = ", ".join(n + "".join(f" (did you mean {m}?)" for m in hints[n]) for n in unknown)
         listing = "; ".join(
-            f"{p.name}: {', '.join(sorted(d)) if d else '(no parameters cell)'}"
+            f"{p.name}: {', '.join(sorted(d)) if d else '(no parameters found)'}"
             for p, d in zip(paths, declared, strict=True)
         )
         raise ReportError(

@@ -1,0 +1,185 @@
+"""``python -m toolkit report -p NAME=VALUE``: typing, validation before running, and records.
+
+The rule: a name that no selected notebook declares in its ``parameters`` cell is an error
+(raised before anything runs, naming the name and every notebook's parameters); a name that
+only some declare is passed to those only, and the progress lines and the index say so.
+Two tiny notebooks are executed once per module; the real project notebooks are never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from toolkit import report
+from toolkit.__main__ import main
+from toolkit.report import ReportError, build_report, parse_parameter
+
+MODEL = "ai-forever/sbert_large_nlu_ru"
+
+
+def _notebook(path, parameters_src, *cells):
+    """A notebook whose first code cell is tagged ``parameters`` (when given)."""
+    nb_cells = [nbformat.v4.new_markdown_cell(f"# Tiny {path.stem}")]
+    if parameters_src is not None:
+        nb_cells.append(
+            nbformat.v4.new_code_cell(parameters_src, metadata={"tags": ["parameters"]})
+        )
+    nb_cells += [nbformat.v4.new_code_cell(c) for c in cells]
+    nb = nbformat.v4.new_notebook(cells=nb_cells)
+    spec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata = {"kernelspec": spec}
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def two_notebooks(tmp_path):
+    """01 declares MODEL and N; 02 declares only N; 03 has no parameters cell."""
+    a = _notebook(
+        tmp_path / "01_a.ipynb", 'MODEL = "default"\nN = 1',
+        'print(f"A saw MODEL={MODEL} N={N!r}")',
+    )
+    b = _notebook(
+        tmp_path / "02_b.ipynb", "N = 1",
+        "print(f\"B saw N={N!r} MODEL={globals().get('MODEL')}\")",
+    )
+    return a, b
+
+
+# --- typing of -p values (papermill's rule) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("N_BOOTSTRAP=200", ("N_BOOTSTRAP", 200)),
+        ("SEED=-2", ("SEED", -2)),
+        ("NOISE=0.25", ("NOISE", 0.25)),
+        ("NOISE=1e3", ("NOISE", 1000.0)),
+        ("FREEZE=True", ("FREEZE", True)),
+        ("FREEZE=False", ("FREEZE", False)),
+        ("DATA=None", ("DATA", None)),
+        (f"MODEL={MODEL}", ("MODEL", MODEL)),
+        ("DATA=dir/a=b.csv", ("DATA", "dir/a=b.csv")),  # split at the first '=' only
+        ("DATA=", ("DATA", "")),
+        ("SEEDS=[1, 2]", ("SEEDS", "[1, 2]")),  # papermill's -p keeps lists as text
+        ("FLAG=true", ("FLAG", "true")),  # only True/False are booleans
+    ],
+)
+def test_values_are_typed_like_papermill_p(text, expected):
+    name, value = parse_parameter(text)
+    assert (name, value) == expected
+    assert type(value) is type(expected[1])
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [("MODEL", "expected NAME=VALUE, got 'MODEL'"), ("1X=2", "'1X' in '1X=2' is not")],
+)
+def test_bad_parameter_syntax_is_a_value_error(text, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        parse_parameter(text)
+
+
+def test_cli_passes_typed_parameters_to_build_report(monkeypatch, tmp_path, capsys):
+    seen = {}
+
+    def fake_build_report(out_dir, notebooks, parameters):
+        seen.update(out_dir=out_dir, notebooks=notebooks, parameters=parameters)
+        return out_dir / "index.html"
+
+    monkeypatch.setattr(report, "build_report", fake_build_report)
+    argv = ["report", "--out", str(tmp_path), "-p", f"MODEL={MODEL}", "-p", "N=3",
+            "--parameter", "DATA=d/x=y.csv", "-p", "N=4", "nb.ipynb"]
+    assert main(argv) == 0
+    assert seen["parameters"] == {"MODEL": MODEL, "N": 4, "DATA": "d/x=y.csv"}  # last N wins
+    assert seen["notebooks"] == ["nb.ipynb"]
+    monkeypatch.setattr(report, "build_report", fake_build_report)
+    assert main(["report", "--out", str(tmp_path)]) == 0
+    assert seen["parameters"] is None  # no -p: notebooks run with their own defaults
+
+
+# --- validation before anything runs -------------------------------------------------------
+
+
+def test_unknown_name_is_an_error_naming_it_and_each_notebooks_parameters(
+    two_notebooks, tmp_path, monkeypatch
+):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a notebook ran before the parameters were checked")
+
+    monkeypatch.setattr(report, "_run_one", must_not_run)
+    out = tmp_path / "reports"
+    with pytest.raises(ReportError) as info:
+        build_report(out, list(two_notebooks), parameters={"N": 2, "MODLE": "x"})
+    msg = str(info.value)
+    assert msg.startswith("unknown parameter(s) MODLE (did you mean MODEL?)")
+    assert "declared are 01_a.ipynb: MODEL, N; 02_b.ipynb: N" in msg
+    assert not out.exists()  # nothing written either
+
+
+def test_notebook_without_parameters_cell_is_listed_as_such(tmp_path):
+    bare = _notebook(tmp_path / "01_bare.ipynb", None, "x = 1")
+    with pytest.raises(ReportError, match=r"01_bare.ipynb: \(no parameters found\)"):
+        build_report(tmp_path / "r", [bare], parameters={"MODEL": MODEL})
+
+
+def test_cli_unknown_name_is_one_error_line_exit_2(two_notebooks, tmp_path, capsys):
+    argv = ["report", "--out", str(tmp_path / "r"), "-p", "DATA=x/", *map(str, two_notebooks)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: unknown parameter(s) DATA:")
+    assert "01_a.ipynb: MODEL, N; 02_b.ipynb: N" in err
+    assert not (tmp_path / "r").exists()
+
+
+# --- a real (tiny) run: only-some names, records on the index and in the notebooks --------
+
+
+@pytest.fixture
+def built(two_notebooks, tmp_path):
+    out = tmp_path / "reports"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        build_report(out, list(two_notebooks), parameters={"MODEL": MODEL, "N": 3}, timeout=120)
+    return out, buf.getvalue()
+
+
+def _printed(nb):
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_name_known_to_some_goes_to_those_only_and_everything_is_recorded(built):
+    out, printed = built
+    a = nbformat.read(out / "01_a.ipynb", as_version=4)
+    b = nbformat.read(out / "02_b.ipynb", as_version=4)
+    # what the kernels saw
+    assert f"A saw MODEL={MODEL} N=3" in _printed(a)
+    assert "B saw N=3 MODEL=None" in _printed(b)
+    # papermill's injected cell, inside each executed notebook
+    (inj_a,) = [c for c in a.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    (inj_b,) = [c for c in b.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert f'MODEL = "{MODEL}"' in inj_a.source and "N = 3" in inj_a.source
+    assert "N = 3" in inj_b.source and "MODEL" not in inj_b.source
+    # progress says who did not get it
+    assert "not declared in 02_b.ipynb, not passed: MODEL" in printed
+    assert "01_a.ipynb, not passed" not in printed
+    # the index, next to each notebook
+    soup = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    rows = [
+        [td.get_text(" ", strip=True) for td in r.find_all("td")] for r in soup.select("tbody tr")
+    ]
+    assert [r[0] for r in rows] == ["01_a.ipynb", "02_b.ipynb"]
+    assert f"parameters: MODEL='{MODEL}', N=3" in rows[0][1]
+    assert "not passed" not in rows[0][1]
+    assert "parameters: N=3" in rows[1][1] and "MODEL='" not in rows[1][1]
+    assert "not declared here, not passed: MODEL" in rows[1][1]
+    # the HTML page of the executed notebook shows the injected cell
+    page = BeautifulSoup((out / "01_a.html").read_text(encoding="utf-8"), "html.parser")
+    text = page.get_text()
+    assert "# Parameters" in text and f'MODEL = "{MODEL}"' in text and "N = 3" in text
