@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toolkit._config import cache_dir
-from toolkit._validation import check_texts, unit_rows
+from toolkit._validation import check_texts
 from toolkit.models import model_fingerprint, model_label
 
 # Misses are encoded and committed in chunks of this many texts: memory stays bounded and
@@ -299,10 +299,28 @@ def _embedding_dimension(model) -> int:
     return int(getter() or 0)
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    # A zero vector (e.g. a text with no known word under a static model) stays zero: the
-    # toolkit's zero-vector policy (toolkit._validation).
-    return unit_rows(np.asarray(vectors, dtype=np.float32), "vectors", zero_rows="keep")
+def _normalise_into(vectors: np.ndarray, out: np.ndarray) -> None:
+    """L2-normalise ``vectors`` row-wise straight into ``out`` (no intermediate copy).
+
+    Same rule as :func:`toolkit._validation.unit_rows` with ``zero_rows="keep"`` (a zero
+    vector stays zero, the toolkit's policy), written here with ``out=`` so that a
+    ``(chunk, dim)`` model output is divided once into the caller's array instead of
+    being copied twice.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    out[...] = 0.0
+    np.divide(vectors, norms, out=out, where=norms > 0)
+
+
+def _store_for(cache: bool | EmbeddingCache | str | os.PathLike | None) -> EmbeddingCache | None:
+    if cache is True:
+        return EmbeddingCache()
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    return EmbeddingCache(cache)
 
 
 def encode(
@@ -312,12 +330,19 @@ def encode(
     batch_size: int = 64,
     cache: bool | EmbeddingCache | str | os.PathLike = True,
     show_progress: bool | None = None,
+    out: np.ndarray | None = None,
+    pool: dict | None = None,
 ) -> np.ndarray:
     """Encode texts with a sentence-transformers model, reusing cached vectors.
 
     Duplicates are encoded once; with a cache, only texts not seen before by this exact
     model (same :func:`~toolkit.models.model_fingerprint`) are encoded, in chunks that
     are committed as they finish, so an interrupted run keeps its progress.
+
+    Vectors are written straight into the result array (cache hits as they are read,
+    misses chunk by chunk), so the output is held once, not collected and then copied.
+    Misses are encoded longest first across the whole call (what
+    ``SentenceTransformer.encode`` does within one call), so chunking adds no padding.
 
     Empty and whitespace-only strings are encoded like any other text (the model decides
     what they mean; for the default model that is the vector of the bare start/end
@@ -331,6 +356,13 @@ def encode(
             :class:`EmbeddingCache` / folder path to use instead.
         show_progress: Progress bar; ``None`` shows one when more than 1,000 texts
             must be encoded.
+        out: Optional ``float32`` C-contiguous array of shape ``(len(texts), dim)`` to
+            fill (e.g. a slice of a memory-mapped store, see
+            :func:`toolkit.streaming.encode_corpus`); it is also returned.
+        pool: A sentence-transformers multi-process pool
+            (``model.start_multi_process_pool(["cuda:0", "cuda:1"])``), passed on to
+            ``model.encode``. Start it from a script or the command line, not in Jupyter
+            (sentence-transformers issue #2235: its worker processes can kill the kernel).
 
     Returns:
         ``float32`` array of shape ``(len(texts), dim)`` in input order, each row
@@ -338,48 +370,76 @@ def encode(
 
     Raises:
         TypeError: ``texts`` is not a list of strings (the message names the position).
-        ValueError: ``batch_size`` is not a positive integer.
+        ValueError: ``batch_size`` is not a positive integer, or ``out`` has the wrong
+            shape, dtype or layout.
     """
     items = _check_texts(texts)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     dim = _embedding_dimension(model)
-    if not items:
-        return np.zeros((0, dim), dtype=np.float32)
-
-    unique = list(dict.fromkeys(items))
-    store: EmbeddingCache | None
-    if cache is True:
-        store = EmbeddingCache()
-    elif cache is False or cache is None:
-        store = None
-    elif isinstance(cache, EmbeddingCache):
-        store = cache
+    if dim == 0 and items:
+        # A model that does not declare its width (rare; some custom modules): one text tells.
+        dim = int(np.asarray(model.encode(items[:1], convert_to_numpy=True)).shape[1])
+    if out is not None:
+        if (
+            not isinstance(out, np.ndarray) or out.dtype != np.float32
+            or not out.flags.c_contiguous or not out.flags.writeable
+            or out.shape != (len(items), dim)
+        ):
+            raise ValueError(
+                f"out must be a writable C-contiguous float32 array of shape "
+                f"({len(items)}, {dim}), got "
+                f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
+            )
+        result = out
     else:
-        store = EmbeddingCache(cache)
+        result = np.empty((len(items), dim), dtype=np.float32)
+    if not items:
+        return result
 
+    # First position of every distinct text; later copies are filled from it at the end.
+    first: dict[str, int] = {}
+    duplicates: list[tuple[int, int]] = []
+    for i, text in enumerate(items):
+        j = first.setdefault(text, i)
+        if j != i:
+            duplicates.append((i, j))
+
+    store = _store_for(cache)
     fingerprint = model_fingerprint(model) if store is not None else ""
-    vectors: dict[str, np.ndarray] = store.get(fingerprint, unique) if store else {}
-    misses = [t for t in unique if t not in vectors]
+    hits: dict[str, np.ndarray] = store.get(fingerprint, list(first)) if store else {}
+    for text, vec in hits.items():
+        if vec.shape[0] != dim:  # a row of another width cannot belong to this model
+            continue
+        result[first[text]] = vec
+    misses = [t for t in first if t not in hits or hits[t].shape[0] != dim]
+    del hits
     if misses:
+        # Longest first, as SentenceTransformer.encode orders one call: chunks then hold
+        # texts of similar length and padded models pad no more than a single call would.
+        misses.sort(key=len, reverse=True)
         show = len(misses) > _PROGRESS_ABOVE if show_progress is None else show_progress
-        label = model_label(model)
+        label = model_label(model) if store is not None else ""
+        extra = {"pool": pool} if pool is not None else {}
         with tqdm(total=len(misses), desc="encoding", unit="text", disable=not show) as bar:
             for start in range(0, len(misses), _CHUNK):
                 chunk = misses[start : start + _CHUNK]
-                out = model.encode(
+                raw = model.encode(
                     chunk,
                     batch_size=batch_size,
                     convert_to_numpy=True,
                     show_progress_bar=False,
+                    **extra,
                 )
-                out = _normalise(out)
+                rows = np.fromiter((first[t] for t in chunk), dtype=np.intp, count=len(chunk))
+                block = np.empty((len(chunk), dim), dtype=np.float32)
+                _normalise_into(raw, block)
+                del raw
+                result[rows] = block
                 if store is not None:
-                    store.put(fingerprint, chunk, out, label=label)
-                vectors.update(zip(chunk, out, strict=True))
+                    store.put(fingerprint, chunk, block, label=label)
                 bar.update(len(chunk))
-
-    result = np.empty((len(items), len(next(iter(vectors.values())))), dtype=np.float32)
-    for i, text in enumerate(items):
-        result[i] = vectors[text]
+    if duplicates:
+        dup = np.asarray(duplicates, dtype=np.intp)
+        result[dup[:, 0]] = result[dup[:, 1]]
     return result
