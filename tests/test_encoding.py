@@ -205,3 +205,25 @@ def test_uncreatable_cache_folder_degrades_with_warning(counting, tmp_path):
     with pytest.warns(CacheWarning, match="not usable"):
         out = encode(counting, TEXTS, cache=EmbeddingCache(blocker / "emb"))
     np.testing.assert_allclose(out, _reference(counting, TEXTS), atol=1e-6)
+
+
+def test_out_array_is_filled_in_place_with_duplicates(counting, cache):
+    texts = [TEXTS[1], TEXTS[0], TEXTS[1], TEXTS[2]]
+    out = np.full((4, 32), np.nan, dtype=np.float32)
+    got = encode(counting, texts, cache=cache, out=out)
+    assert got is out
+    np.testing.assert_allclose(out, _reference(counting, texts), atol=1e-6)
+    np.testing.assert_array_equal(out[0], out[2])
+    again = np.full((4, 32), np.nan, dtype=np.float32)  # all hits now, same array filled
+    np.testing.assert_array_equal(encode(counting, texts, cache=cache, out=again), out)
+
+
+@pytest.mark.parametrize(
+    "bad", [np.zeros((3, 32), np.float32), np.zeros((4, 32), np.float64),
+            np.zeros((32, 4), np.float32).T],
+    ids=["rows", "dtype", "layout"],
+)
+def test_out_array_of_wrong_shape_dtype_or_layout_is_refused(counting, bad):
+    with pytest.raises(ValueError, match=r"out must be a writable C-contiguous float32 array of "
+                       r"shape \(4, 32\)"):
+        encode(counting, TEXTS, cache=False, out=bad)

@@ -4,6 +4,9 @@ Commands:
     search QUERY...         ranked titles for your queries: dense model, BM25, fusions
     demo                    top-3 titles for the model card's queries with the default model
     cache info|clear        list or delete the embedding cache
+    encode-corpus FILE --out DIR
+                            stream a CSV/Parquet/JSONL corpus (millions of rows) into a
+                            resumable memory-mapped vector store (vectors.npy, ids.txt)
     data validate FILE...   validation report for data files or a dataset folder, with the
                             leakage audit of its splits (non-zero exit on errors)
     data describe           summary of the bundled demo set
@@ -85,6 +88,21 @@ def _cmd_cache(args: argparse.Namespace) -> int:
             f"  {e.fingerprint[:12]}  {e.model:<30.30} dim={e.dim:<5} "
             f"entries={e.entries:<8} {e.size_bytes / 1e6:.1f} MB"
         )
+    return 0
+
+
+def _cmd_encode_corpus(args: argparse.Namespace) -> int:
+    from toolkit.streaming import encode_corpus
+
+    result = encode_corpus(
+        args.file, args.out, args.model, id_column=args.id_column, text_column=args.text_column,
+        chunk_size=args.chunk_size, batch_size=args.batch_size, device=args.device,
+        show_progress=not args.quiet,
+    )
+    print(
+        f"store: {result.out_dir} ({result.rows} rows x {result.dim}; encoded "
+        f"{result.rows_encoded}, reused {result.rows_reused} from an earlier run)"
+    )
     return 0
 
 
@@ -185,6 +203,25 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cache", help="embedding cache")
     p.add_argument("action", choices=["info", "clear"])
     p.set_defaults(func=_cmd_cache)
+
+    p = sub.add_parser(
+        "encode-corpus",
+        help="stream a corpus file into a resumable memory-mapped vector store",
+        description="Encode a CSV/Parquet/JSONL corpus chunk by chunk into DIR/vectors.npy "
+        "(float32, memory-mapped), DIR/ids.txt and DIR/manifest.json; a killed run resumes "
+        "where it stopped. Several --device values start a sentence-transformers "
+        "multi-process pool (do not use that pool inside Jupyter: ST issue #2235).",
+    )
+    p.add_argument("file", help="corpus file: .csv, .parquet or .jsonl")
+    p.add_argument("--out", required=True, help="store folder (resumed if unfinished)")
+    p.add_argument("--model", default=None, help="model id, folder or builtin name (default)")
+    p.add_argument("--id-column", default="id", help="id column (id)")
+    p.add_argument("--text-column", default="title", help="text column (title)")
+    p.add_argument("--chunk-size", type=_positive_int, default=4096, help="rows per chunk (4096)")
+    p.add_argument("--batch-size", type=_positive_int, default=64, help="model batch size (64)")
+    p.add_argument("--device", default=None, help="cuda:0, or cuda:0,cuda:1 for a multi-GPU pool")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_encode_corpus)
 
     p = sub.add_parser("data", help="validate data files or describe the demo set")
     p.add_argument("action", choices=["validate", "describe"])
