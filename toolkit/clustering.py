@@ -32,6 +32,7 @@ import json
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,10 @@ __all__ = [
     "NOISE",
     "PATENT_STOP_WORDS",
     "RUSSIAN_STOP_WORDS",
+    "LargeClustering",
     "agreement",
     "cluster",
+    "cluster_large",
     "label_clusters",
     "lemmatize",
     "reduce",
@@ -934,3 +937,171 @@ def perturb(X: Any, relative: float, *, seed: int = 0) -> np.ndarray:
         return arr
     noise = np.random.default_rng(seed).standard_normal(arr.shape)
     return (arr * (1.0 + relative * noise)).astype(arr.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- at scale
+
+
+@dataclass(frozen=True)
+class LargeClustering:
+    """What :func:`cluster_large` returns.
+
+    Attributes:
+        labels: ``int64`` label per input row (``-1`` noise), clusters numbered by
+            decreasing size in the sample.
+        coords: ``float32`` ``(n, n_components)`` reduced coordinates of every row.
+        sample_index: Sorted row numbers of the fitted sample.
+        reducer: The fitted reducer (``Normalizer -> PCA -> UMAP`` pipeline by default);
+            ``reducer.transform`` places new vectors in the same space.
+        assigner: The fitted ``KNeighborsClassifier`` that labels rows outside the sample.
+    """
+
+    labels: np.ndarray
+    coords: np.ndarray
+    sample_index: np.ndarray
+    reducer: Any
+    assigner: Any
+
+    @property
+    def n_clusters(self) -> int:
+        """Clusters, noise excluded."""
+        return int(len(set(np.unique(self.labels).tolist()) - {NOISE}))
+
+
+def _finite_rows(arr: Any, rows: np.ndarray) -> np.ndarray:
+    """``arr[rows]`` as float64, or ``ValueError`` naming the first non-finite row of ``arr``."""
+    batch = np.asarray(arr[rows], dtype=np.float64)
+    finite = np.isfinite(batch).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            f"vectors: row {int(rows[np.argmin(finite)])} contains NaN or infinite values"
+        )
+    return batch
+
+
+def _large_reducer(d: int, n_components: int, seed: int, umap_kwargs: dict[str, Any]):
+    """Unit rows -> PCA (wide inputs) -> UMAP, as :func:`reduce` does above 4,096 points.
+
+    A scikit-learn pipeline rather than :func:`reduce` because the rows outside the sample
+    need the fitted transform (``reduce`` returns coordinates only).
+    """
+    import umap
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer
+
+    steps: list[Any] = [Normalizer()]
+    if d > PCA_COMPONENTS:
+        steps.append(PCA(n_components=PCA_COMPONENTS, random_state=seed))
+    params: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.0,
+                              "metric": "euclidean" if d > PCA_COMPONENTS else "cosine"}
+    params.update(umap_kwargs)
+    params["n_jobs"] = 1  # what umap-learn forces under a seed; say so, no warning
+    steps.append(umap.UMAP(n_components=n_components, random_state=seed, **params))
+    return make_pipeline(*steps)
+
+
+def cluster_large(
+    vectors: Any,
+    *,
+    sample_size: int = 20_000,
+    seed: int = 0,
+    n_components: int = 5,
+    method: str = "hdbscan",
+    n_neighbors: int = 15,
+    batch_size: int = 50_000,
+    reducer: Any = None,
+    umap_kwargs: dict[str, Any] | None = None,
+    **params: Any,
+) -> LargeClustering:
+    """Cluster up to millions of vectors: fit on a seeded sample, assign the rest.
+
+    1. Draw ``sample_size`` rows without replacement (``numpy.random.default_rng(seed)``).
+    2. Fit the reducer on the sample: unit rows, PCA to 50 dimensions for wide inputs,
+       UMAP to ``n_components`` (``min_dist=0``, as BERTopic clusters), seeded.
+    3. Cluster the sample's coordinates with :func:`cluster` (``method``, ``**params``).
+    4. Place every other row with the fitted reducer's ``transform`` (UMAP's out-of-sample
+       embedding) in batches of ``batch_size`` rows, and give it the majority label of
+       its ``n_neighbors`` nearest sample points there (scikit-learn
+       ``KNeighborsClassifier``; noise is a label like any other, so a row among noise
+       points is noise).
+
+    Why k-nearest-neighbour assignment: scikit-learn's ``HDBSCAN`` (1.x) has no
+    ``predict`` or ``approximate_predict`` (only ``fit``/``fit_predict``), and the
+    ``hdbscan`` package's ``approximate_predict`` is itself a nearest-neighbour look-up in
+    the sample's space; a kNN vote in the reduced space works for every ``method``
+    (HDBSCAN, KMeans, agglomerative) and costs ``O(n log sample)``, while HDBSCAN on all
+    rows is quadratic (150-210 s at 100k, out of reach at 1M). Memory: the input may be a
+    memory map (e.g. :func:`toolkit.streaming.open_store`); only the sample and one batch
+    of rows are read into memory at a time, plus ``n x n_components`` coordinates.
+
+    With ``sample_size >= n`` every row is fitted and nothing is assigned. A
+    ``min_cluster_size`` chosen for the full set should be scaled by ``sample_size / n``
+    for the sample (HDBSCAN's sizes count points).
+
+    Args:
+        vectors: ``(n, d)`` array or memory map, finite.
+        sample_size: Rows the reducer and the clusterer are fitted on.
+        seed: Seed of the sample, PCA, UMAP and (KMeans) clusterer.
+        n_components: UMAP output dimensionality.
+        method: Clusterer, as in :func:`cluster`.
+        n_neighbors: Sample neighbours voting on each assigned row's label.
+        batch_size: Rows transformed per batch (memory bound of the assignment).
+        reducer: Optional scikit-learn style transformer (``fit_transform`` and
+            ``transform``) used instead of the default pipeline.
+        umap_kwargs: Overrides of the UMAP parameters (``n_neighbors``, ``min_dist``...).
+        **params: Clusterer parameters (``min_cluster_size``, ``n_clusters``...).
+
+    Returns:
+        A :class:`LargeClustering`.
+
+    Raises:
+        ValueError: ``vectors`` is not a 2-D finite array, or an integer argument is
+            below 1 (the message names it).
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.repeat(np.eye(4, 32), 250, axis=0)
+        >>> X += 0.05 * np.random.default_rng(0).normal(size=X.shape)
+        >>> result = cluster_large(X, sample_size=300, method="kmeans", n_clusters=4)
+        >>> result.labels.shape, result.n_clusters
+        ((1000,), 4)
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    for name, value in (("sample_size", sample_size), ("n_components", n_components),
+                        ("n_neighbors", n_neighbors), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    arr = vectors if isinstance(vectors, np.ndarray) else np.asarray(vectors)
+    if arr.ndim != 2 or arr.shape[0] < 2:
+        raise ValueError(f"vectors: expected a 2-D (n >= 2, d) array, got shape {arr.shape}")
+    n, d = arr.shape
+    rng = np.random.default_rng(seed)
+    sample_index = (
+        np.arange(n) if sample_size >= n else np.sort(rng.choice(n, sample_size, replace=False))
+    )
+    sample = _finite_rows(arr, sample_index)
+    fitted = reducer if reducer is not None else _large_reducer(
+        d, n_components, seed, dict(umap_kwargs or {})
+    )
+    sample_coords = np.asarray(fitted.fit_transform(sample), dtype=np.float32)
+    del sample
+    sample_labels = cluster(sample_coords, method=method, random_state=seed, **params)
+
+    labels = np.empty(n, dtype=np.int64)
+    coords = np.empty((n, sample_coords.shape[1]), dtype=np.float32)
+    labels[sample_index], coords[sample_index] = sample_labels, sample_coords
+    assigner = KNeighborsClassifier(n_neighbors=min(n_neighbors, len(sample_index)))
+    assigner.fit(sample_coords, sample_labels)
+    rest = np.ones(n, dtype=bool)
+    rest[sample_index] = False
+    rest_index = np.flatnonzero(rest)
+    del rest
+    for start in range(0, len(rest_index), batch_size):
+        rows = rest_index[start : start + batch_size]
+        batch = _finite_rows(arr, rows)
+        placed = np.asarray(fitted.transform(batch), dtype=np.float32)
+        coords[rows] = placed
+        labels[rows] = assigner.predict(placed)
+    return LargeClustering(labels, coords, sample_index, fitted, assigner)
