@@ -320,8 +320,8 @@ def test_directory_in_place_of_the_cache_file(model, tmp_path):
 
 
 def test_full_disk_by_file_size_limit_degrades_with_warning(tiny_bert_dir, model, tmp_path):
-    texts = _texts(3000, start=400_000)  # ~0.5 MB of cache rows; the limit is 64 KiB
-    proc = _start_child(tmp_path, "full", tiny_bert_dir, tmp_path / "emb", texts, fsize=65536)
+    texts = _texts(3000, start=400_000)  # ~0.5 MB of cache rows; the limit is 256 KiB
+    proc = _start_child(tmp_path, "full", tiny_bert_dir, tmp_path / "emb", texts, fsize=262144)
     out, report = _finish(proc, tmp_path, "full")
     np.testing.assert_allclose(out, _fresh(model, texts), atol=1e-6, rtol=0)
     assert report["encoded"] == len(texts)

@@ -227,3 +227,25 @@ def test_out_array_of_wrong_shape_dtype_or_layout_is_refused(counting, bad):
     with pytest.raises(ValueError, match=r"out must be a writable C-contiguous float32 array of "
                        r"shape \(4, 32\)"):
         encode(counting, TEXTS, cache=False, out=bad)
+
+
+def test_cache_file_of_the_former_layout_still_serves_and_takes_rows(counting, cache):
+    """Files written before the rowid layout (WITHOUT ROWID, 4 KiB pages) keep working."""
+    fp = model_fingerprint(counting)
+    path = cache.path_for(fp)
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "CREATE TABLE vectors (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, "
+            "vec BLOB NOT NULL, checksum BLOB NOT NULL) WITHOUT ROWID"
+        )
+        con.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+    first = encode(counting, TEXTS[:2], cache=cache)  # written into the old table
+    counting.seen.clear()
+    both = encode(counting, TEXTS, cache=cache)
+    assert sorted(counting.seen) == sorted(TEXTS[2:])
+    np.testing.assert_array_equal(both[:2], first)
+    with sqlite3.connect(path) as con:
+        sql = con.execute("SELECT sql FROM sqlite_master WHERE name='vectors'").fetchone()[0]
+        assert "WITHOUT ROWID" in sql and con.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert con.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 4

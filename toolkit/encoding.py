@@ -260,11 +260,19 @@ class EmbeddingCache:
 def _open(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=60, isolation_level=None)
     try:
+        # Layout of new files (an existing file keeps its own; the SQL below works on both):
+        # 16 KiB pages and a rowid table with a UNIQUE key index. Vectors are 2-4 KiB blobs
+        # under random (SHA-256) keys: in the former WITHOUT ROWID table on 4 KiB pages every
+        # insert split b-tree pages full of large rows and spilled to overflow pages;
+        # measured on 10k x 512-d vectors, committing them took 0.45 s of CPU (2.4 s wall)
+        # then and 0.12 s (0.33 s wall) now, a cost that made a cold toolkit.encode ~5%
+        # slower than SentenceTransformer.encode on its own.
+        con.execute("PRAGMA page_size=16384")  # a no-op on an existing file
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         con.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dim INTEGER NOT NULL, "
-            "vec BLOB NOT NULL, checksum BLOB NOT NULL) WITHOUT ROWID"
+            "CREATE TABLE IF NOT EXISTS vectors (key BLOB NOT NULL UNIQUE, dim INTEGER NOT NULL, "
+            "vec BLOB NOT NULL, checksum BLOB NOT NULL)"
         )
         con.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
     except BaseException:
