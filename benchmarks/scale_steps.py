@@ -170,9 +170,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-size", type=int, default=20_000)
     parser.add_argument("--full", action="store_true", help="cluster: also fit on all rows")
+    parser.add_argument("--chunk-size", type=int, default=4096, help="encode: rows per chunk")
     args = parser.parse_args()
     if args.step == "encode":
-        result = step_encode(args.n, args.workdir, args.seed)
+        result = step_encode(args.n, args.workdir, args.seed, chunk_size=args.chunk_size)
     else:
         result = step_cluster(args.n, args.workdir, args.seed, sample_size=args.sample_size,
                               full=args.full)

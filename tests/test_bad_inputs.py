@@ -118,6 +118,12 @@ def _clustering():
     return clustering
 
 
+def _streaming():
+    from toolkit import streaming
+
+    return streaming
+
+
 def _search(queries, corpus=("РОБОТ ДЛЯ ДОСТАВКИ", "БЕТОН"), systems=("bm25",), k=10):
     from toolkit.search import search
 
@@ -295,6 +301,22 @@ CASES: list[Case] = [
     Case("encode-batch-size", "encode", "encode(..., batch_size=0)",
          lambda c: __import__("toolkit").encode(c.model, ["ok"], batch_size=0, cache=False),
          ValueError, "batch_size must be a positive integer, got 0"),
+    Case("encode-out-shape", "encode", "encode(model, 2 texts, out=<float32 array of 3 rows>)",
+         lambda c: __import__("toolkit").encode(
+             c.model, ["a", "b"], cache=False, out=np.zeros((3, 32), np.float32)),
+         ValueError, "out must be a writable C-contiguous float32 array of shape (2, 32)"),
+    Case("stream-missing-column", "encode", "encode_corpus on a CSV without the text column",
+         lambda c: _streaming().encode_corpus(
+             c.file("corpus.csv", "id,name\n1,а\n"), c.tmp / "s", c.model), ValueError,
+         "corpus.csv: column(s) 'title' not found; the file has 'id', 'name'"),
+    Case("stream-empty-id", "encode", "encode_corpus on a CSV whose data row 2 has no id",
+         lambda c: _streaming().encode_corpus(
+             c.file("corpus.csv", "id,title\n1,а\n,б\n"), c.tmp / "s", c.model), ValueError,
+         "corpus.csv: data row 2, column 'id': empty id"),
+    Case("stream-bad-json-line", "encode", "encode_corpus on a JSONL file with a broken line 2",
+         lambda c: _streaming().encode_corpus(
+             c.file("corpus.jsonl", '{"id": 1, "title": "а"}\n{"id": 2, title}\n'),
+             c.tmp / "s", c.model), ValueError, "corpus.jsonl: line 2: not valid JSON"),
     # ---- load_model --------------------------------------------------------------------------
     Case("model-missing-folder", "load_model", "load_model('/nonexistent/model')",
          lambda c: __import__("toolkit").load_model(str(c.tmp / "nope" / "model")),
@@ -431,6 +453,10 @@ CASES: list[Case] = [
          "n_clusters: 9 is more than the 4 rows of X"),
     Case("cluster-method", "clustering", "cluster(X, method='dbscan2')",
          lambda c: _clustering().cluster(np.eye(4), method="dbscan2"), ValueError, "method"),
+    Case("cluster-large-nan-row", "clustering", "cluster_large on vectors whose row 7 is NaN",
+         lambda c: _clustering().cluster_large(
+             np.where(np.arange(10)[:, None] == 7, np.nan, np.eye(10)), sample_size=4),
+         ValueError, "vectors: row 7 contains NaN or infinite values"),
     Case("agreement-length", "clustering", "agreement with 3 labels and 2 references",
          lambda c: _clustering().agreement([0, 1, 1], ["A", "B"]), ValueError,
          "labels and reference must have the same length, got 3 and 2"),
@@ -522,6 +548,10 @@ CASES: list[Case] = [
          SystemExit, "argument -p/--parameter: expected NAME=VALUE, got 'MODEL'"),
     Case("cli-search-unknown-system", "cli", "search q --system bm52",
          lambda c: ["search", "q", "--system", "bm52"], SystemExit, "unknown system 'bm52'"),
+    Case("cli-encode-corpus-no-column", "cli", "encode-corpus F.csv --out D --text-column nope",
+         lambda c: ["encode-corpus", str(c.file("c.csv", "id,title\n1,а\n")), "--out",
+                    str(c.tmp / "s"), "--text-column", "nope"],
+         SystemExit, "c.csv: column(s) 'nope' not found"),
     Case("cli-search-k-zero", "cli", "search q --k 0",
          lambda c: ["search", "q", "--k", "0"], SystemExit,
          "argument --k: expected an integer >= 1, got '0'"),
