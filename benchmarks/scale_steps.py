@@ -109,7 +109,7 @@ def step_encode(n: int, workdir: str | Path, seed: int = 0, *, model: str | None
 
 
 def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int = 20_000,
-                 full: bool = False) -> dict:
+                 full: bool = False, assign: str = "input") -> dict:
     """``cluster_large`` on ``n`` synthetic clustered vectors (memory-mapped from disk).
 
     HDBSCAN with ``min_samples=10`` and ``min_cluster_size`` = 0.25% of the points fitted
@@ -122,6 +122,7 @@ def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int
         sample_size: Rows fitted.
         full: Also fit on all rows (quadratic HDBSCAN: minutes at 100k) and report the
             agreement of the sample-fitted labels with the full-fitted ones.
+        assign: ``cluster_large``'s ``assign`` (``"input"`` or ``"umap"``).
 
     Returns:
         ``rows``, ``sample_size``, ``cluster_s``, ``rows_per_s``, ``n_clusters``,
@@ -141,14 +142,15 @@ def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int
 
     def run(size: int):
         t0 = time.perf_counter()
-        res = cluster_large(mapped, sample_size=size, seed=seed, min_samples=10,
+        res = cluster_large(mapped, sample_size=size, seed=seed, min_samples=10, assign=assign,
                             min_cluster_size=max(5, round(0.0025 * min(size, n))))
         return res, time.perf_counter() - t0
 
     sampled, seconds = run(fit)
     vs_truth = agreement(sampled.labels, truth)
     out = {
-        "step": "cluster", "rows": n, "sample_size": fit, "cluster_s": round(seconds, 3),
+        "step": "cluster", "rows": n, "sample_size": fit, "assign": sampled.assign,
+        "cluster_s": round(seconds, 3),
         "rows_per_s": round(n / seconds, 1), "n_clusters": sampled.n_clusters,
         "noise_share": round(float(np.mean(sampled.labels == -1)), 4),
         "ari_truth": round(vs_truth["ari"], 4), "nmi_truth": round(vs_truth["nmi"], 4),
@@ -170,13 +172,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-size", type=int, default=20_000)
     parser.add_argument("--full", action="store_true", help="cluster: also fit on all rows")
+    parser.add_argument("--assign", choices=["input", "umap"], default="input")
     parser.add_argument("--chunk-size", type=int, default=4096, help="encode: rows per chunk")
     args = parser.parse_args()
     if args.step == "encode":
         result = step_encode(args.n, args.workdir, args.seed, chunk_size=args.chunk_size)
     else:
         result = step_cluster(args.n, args.workdir, args.seed, sample_size=args.sample_size,
-                              full=args.full)
+                              full=args.full, assign=args.assign)
     print(json.dumps(result))
 
 

@@ -40,9 +40,22 @@ def test_sample_fit_agrees_with_full_fit_and_truth(fitted):
 
 def test_assigned_rows_take_their_neighbours_label(fitted):
     X, _, sampled, _ = fitted
+    assert sampled.assign == "input"
     rows = np.setdiff1d(np.arange(len(X)), sampled.sample_index)[:50]
-    placed = sampled.reducer.transform(X[rows])
+    placed = sampled.reducer[:-1].transform(X[rows])  # the space UMAP reads
     np.testing.assert_array_equal(sampled.assigner.predict(placed), sampled.labels[rows])
+    assert np.isnan(sampled.coords[rows]).all()  # only the sample was laid out
+    assert np.isfinite(sampled.coords[sampled.sample_index]).all()
+
+
+def test_umap_transform_assignment_agrees_and_lays_out_every_row(fitted):
+    X, truth, sampled, _ = fitted
+    by_umap = cluster_large(X, sample_size=500, seed=0, min_cluster_size=25, assign="umap")
+    np.testing.assert_array_equal(by_umap.labels[by_umap.sample_index],
+                                  sampled.labels[sampled.sample_index])  # same sample fit
+    assert np.isfinite(by_umap.coords).all()
+    assert agreement(by_umap.labels, sampled.labels)["ari"] > 0.9
+    assert agreement(by_umap.labels, truth)["ari"] > 0.9
 
 
 def test_same_seed_same_labels_and_kmeans(fitted):
@@ -59,6 +72,8 @@ def test_bad_input_names_argument_or_row():
     X[250, 3] = np.nan
     with pytest.raises(ValueError, match="sample_size: expected a positive integer"):
         cluster_large(X, sample_size=0)
+    with pytest.raises(ValueError, match="assign: expected 'input' or 'umap', got 'tsne'"):
+        cluster_large(X, assign="tsne")
     with pytest.raises(ValueError, match=r"vectors: expected a 2-D"):
         cluster_large(X[0])
     with pytest.raises(ValueError, match="row 250 contains NaN"):

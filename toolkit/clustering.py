@@ -949,11 +949,16 @@ class LargeClustering:
     Attributes:
         labels: ``int64`` label per input row (``-1`` noise), clusters numbered by
             decreasing size in the sample.
-        coords: ``float32`` ``(n, n_components)`` reduced coordinates of every row.
+        coords: ``float32`` ``(n, n_components)`` reduced coordinates: every row with
+            ``assign="umap"``; with ``assign="input"`` only the sample's rows are filled
+            (the rest are NaN; ``reducer.transform`` gives them when needed, e.g. to plot).
         sample_index: Sorted row numbers of the fitted sample.
         reducer: The fitted reducer (``Normalizer -> PCA -> UMAP`` pipeline by default);
             ``reducer.transform`` places new vectors in the same space.
-        assigner: The fitted ``KNeighborsClassifier`` that labels rows outside the sample.
+        assigner: The fitted ``KNeighborsClassifier`` that labels rows outside the sample
+            (fitted on the sample in the space named by ``assign``).
+        assign: ``"input"`` or ``"umap"``, the space the rows outside the sample were
+            assigned in.
     """
 
     labels: np.ndarray
@@ -961,6 +966,7 @@ class LargeClustering:
     sample_index: np.ndarray
     reducer: Any
     assigner: Any
+    assign: str
 
     @property
     def n_clusters(self) -> int:
@@ -1008,6 +1014,7 @@ def cluster_large(
     seed: int = 0,
     n_components: int = 5,
     method: str = "hdbscan",
+    assign: str = "input",
     n_neighbors: int = 15,
     batch_size: int = 50_000,
     reducer: Any = None,
@@ -1020,20 +1027,28 @@ def cluster_large(
     2. Fit the reducer on the sample: unit rows, PCA to 50 dimensions for wide inputs,
        UMAP to ``n_components`` (``min_dist=0``, as BERTopic clusters), seeded.
     3. Cluster the sample's coordinates with :func:`cluster` (``method``, ``**params``).
-    4. Place every other row with the fitted reducer's ``transform`` (UMAP's out-of-sample
-       embedding) in batches of ``batch_size`` rows, and give it the majority label of
-       its ``n_neighbors`` nearest sample points there (scikit-learn
-       ``KNeighborsClassifier``; noise is a label like any other, so a row among noise
-       points is noise).
+    4. Give every other row the majority label of its ``n_neighbors`` nearest sample
+       points (scikit-learn ``KNeighborsClassifier``; noise is a label like any other, so
+       a row among noise points is noise), in batches of ``batch_size`` rows, found
+
+       * ``assign="input"`` (default): in the space UMAP reads (unit rows after PCA);
+       * ``assign="umap"``: in the UMAP space, after placing the row with UMAP's
+         out-of-sample ``transform`` (also gives every row's coordinates).
 
     Why k-nearest-neighbour assignment: scikit-learn's ``HDBSCAN`` (1.x) has no
     ``predict`` or ``approximate_predict`` (only ``fit``/``fit_predict``), and the
     ``hdbscan`` package's ``approximate_predict`` is itself a nearest-neighbour look-up in
-    the sample's space; a kNN vote in the reduced space works for every ``method``
-    (HDBSCAN, KMeans, agglomerative) and costs ``O(n log sample)``, while HDBSCAN on all
-    rows is quadratic (150-210 s at 100k, out of reach at 1M). Memory: the input may be a
-    memory map (e.g. :func:`toolkit.streaming.open_store`); only the sample and one batch
-    of rows are read into memory at a time, plus ``n x n_components`` coordinates.
+    the sample's space; a kNN vote works for every ``method`` (HDBSCAN, KMeans,
+    agglomerative), while HDBSCAN on all rows is quadratic (150-210 s at 100k, out of
+    reach at 1M). Why ``"input"`` by default: UMAP's ``transform`` places a new row from
+    its nearest sample points in that same input space and then optimises the layout
+    (measured on 100k synthetic rows, it was most of the run's time), so voting among
+    those neighbours directly gives the label ``transform`` would lead to, at a fraction
+    of the cost, unless the layout moves a point across a cluster border.
+
+    Memory: the input may be a memory map (e.g. :func:`toolkit.streaming.open_store`);
+    only the sample and one batch of rows are read into memory at a time, plus
+    ``n x n_components`` coordinates and ``n`` labels.
 
     With ``sample_size >= n`` every row is fitted and nothing is assigned. A
     ``min_cluster_size`` chosen for the full set should be scaled by ``sample_size / n``
@@ -1045,8 +1060,10 @@ def cluster_large(
         seed: Seed of the sample, PCA, UMAP and (KMeans) clusterer.
         n_components: UMAP output dimensionality.
         method: Clusterer, as in :func:`cluster`.
+        assign: ``"input"`` or ``"umap"`` (see above); a custom ``reducer`` that is not
+            a scikit-learn ``Pipeline`` always uses ``"umap"`` (its own output space).
         n_neighbors: Sample neighbours voting on each assigned row's label.
-        batch_size: Rows transformed per batch (memory bound of the assignment).
+        batch_size: Rows assigned per batch (memory bound of the assignment).
         reducer: Optional scikit-learn style transformer (``fit_transform`` and
             ``transform``) used instead of the default pipeline.
         umap_kwargs: Overrides of the UMAP parameters (``n_neighbors``, ``min_dist``...).
@@ -1056,8 +1073,8 @@ def cluster_large(
         A :class:`LargeClustering`.
 
     Raises:
-        ValueError: ``vectors`` is not a 2-D finite array, or an integer argument is
-            below 1 (the message names it).
+        ValueError: ``vectors`` is not a 2-D finite array (the message names the row),
+            an integer argument is below 1 or ``assign`` is unknown (the message names it).
 
     Example:
         >>> import numpy as np
@@ -1068,11 +1085,14 @@ def cluster_large(
         ((1000,), 4)
     """
     from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import Pipeline
 
     for name, value in (("sample_size", sample_size), ("n_components", n_components),
                         ("n_neighbors", n_neighbors), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    if assign not in ("input", "umap"):
+        raise ValueError(f"assign: expected 'input' or 'umap', got {assign!r}")
     arr = vectors if isinstance(vectors, np.ndarray) else np.asarray(vectors)
     if arr.ndim != 2 or arr.shape[0] < 2:
         raise ValueError(f"vectors: expected a 2-D (n >= 2, d) array, got shape {arr.shape}")
@@ -1086,22 +1106,28 @@ def cluster_large(
         d, n_components, seed, dict(umap_kwargs or {})
     )
     sample_coords = np.asarray(fitted.fit_transform(sample), dtype=np.float32)
-    del sample
     sample_labels = cluster(sample_coords, method=method, random_state=seed, **params)
+    if not isinstance(fitted, Pipeline):
+        assign = "umap"
+    # the space rows are assigned in: what UMAP reads (pipeline minus its last step) or UMAP's
+    to_space = fitted[:-1].transform if assign == "input" else fitted.transform
+    space = to_space(sample) if assign == "input" else sample_coords
+    del sample
 
     labels = np.empty(n, dtype=np.int64)
-    coords = np.empty((n, sample_coords.shape[1]), dtype=np.float32)
+    coords = np.full((n, sample_coords.shape[1]), np.nan, dtype=np.float32)
     labels[sample_index], coords[sample_index] = sample_labels, sample_coords
     assigner = KNeighborsClassifier(n_neighbors=min(n_neighbors, len(sample_index)))
-    assigner.fit(sample_coords, sample_labels)
+    assigner.fit(space, sample_labels)
+    del space
     rest = np.ones(n, dtype=bool)
     rest[sample_index] = False
     rest_index = np.flatnonzero(rest)
     del rest
     for start in range(0, len(rest_index), batch_size):
         rows = rest_index[start : start + batch_size]
-        batch = _finite_rows(arr, rows)
-        placed = np.asarray(fitted.transform(batch), dtype=np.float32)
-        coords[rows] = placed
+        placed = np.asarray(to_space(_finite_rows(arr, rows)))
+        if assign == "umap":
+            coords[rows] = placed
         labels[rows] = assigner.predict(placed)
-    return LargeClustering(labels, coords, sample_index, fitted, assigner)
+    return LargeClustering(labels, coords, sample_index, fitted, assigner, assign)
