@@ -309,10 +309,10 @@ CASES: list[Case] = [
          lambda c: _streaming().encode_corpus(
              c.file("corpus.csv", "id,name\n1,а\n"), c.tmp / "s", c.model), ValueError,
          "corpus.csv: column(s) 'title' not found; the file has 'id', 'name'"),
-    Case("stream-empty-id", "encode", "encode_corpus on a CSV whose data row 2 has no id",
+    Case("stream-empty-id", "encode", "encode_corpus on a CSV whose row 3 has no id",
          lambda c: _streaming().encode_corpus(
              c.file("corpus.csv", "id,title\n1,а\n,б\n"), c.tmp / "s", c.model), ValueError,
-         "corpus.csv: data row 2, column 'id': empty id"),
+         "corpus.csv: row 3, column 'id': empty id"),
     Case("stream-bad-json-line", "encode", "encode_corpus on a JSONL file with a broken line 2",
          lambda c: _streaming().encode_corpus(
              c.file("corpus.jsonl", '{"id": 1, "title": "а"}\n{"id": 2, title}\n'),

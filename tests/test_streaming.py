@@ -133,14 +133,15 @@ def test_missing_column_names_file_and_columns(tmp_path, model):
 def test_bad_rows_name_file_row_and_column(tmp_path, model):
     src = tmp_path / "c.csv"
     src.write_text("doc,title\nA,робот\n,бетон\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"c\.csv: data row 2, column 'doc': empty id"):
+    with pytest.raises(ValueError, match=r"c\.csv: row 3, column 'doc': empty id"):
         encode_corpus(src, tmp_path / "s1", model, id_column="doc", show_progress=False)
     src.write_text("doc,title\nA,робот\nB,\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"c\.csv: data row 2, column 'title': empty text"):
+    with pytest.raises(ValueError, match=r"c\.csv: row 3, column 'title': empty text"):
         encode_corpus(src, tmp_path / "s2", model, id_column="doc", show_progress=False)
     pq = tmp_path / "c.parquet"
     pd.DataFrame({"doc": ["A", "B", "C"], "title": ["робот", None, "насос"]}).to_parquet(pq)
-    with pytest.raises(ValueError, match=r"data row 2, column 'title': expected text, got a miss"):
+    with pytest.raises(ValueError,
+                       match=r"c\.parquet: row 2, column 'title': expected text, got a miss"):
         encode_corpus(pq, tmp_path / "s3", model, id_column="doc", show_progress=False)
 
 
@@ -152,6 +153,10 @@ def test_bad_json_line_is_named(tmp_path, model):
     src.write_text('{"doc": "A", "title": "робот"}\n{"doc": "B"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"line 2: column 'title' not found"):
         encode_corpus(src, tmp_path / "s2", model, id_column="doc", show_progress=False)
+    src.write_text('{"doc": "A", "title": "робот"}\n\n{"doc": "B", "title": 7}\n',
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match=r"c\.jsonl: line 3, column 'title': expected text, got 7"):
+        encode_corpus(src, tmp_path / "s3", model, id_column="doc", show_progress=False)
 
 
 def test_unknown_format_and_bad_chunk_size(tmp_path, model):

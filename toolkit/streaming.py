@@ -102,27 +102,39 @@ def _missing_columns(path: Path, have: list[str], id_column: str, text_column: s
         )
 
 
-def _check_chunk(path: Path, start: int, ids: list, texts: list, id_column: str,
-                 text_column: str) -> tuple[list[str], list[str]]:
+def _place(fmt: str, start: int, offset: int, lines: list[int] | None) -> str:
+    """Where a record is, as the user finds it.
+
+    A spreadsheet's row for CSV (header = row 1), the 1-based row for Parquet, the line
+    number for JSONL.
+    """
+    if lines is not None:
+        return f"line {lines[offset]}"
+    return f"row {start + offset + (2 if fmt == 'csv' else 1)}"
+
+
+def _check_chunk(path: Path, fmt: str, start: int, ids: list, texts: list,
+                 lines: list[int] | None, id_column: str, text_column: str
+                 ) -> tuple[list[str], list[str]]:
     """Validate one chunk; ``start`` is the 0-based data row of its first element."""
     out_ids: list[str] = []
     for offset, (doc_id, text) in enumerate(zip(ids, texts, strict=True)):
-        row = start + offset + 1  # 1-based data row (the header is not counted)
+        row = _place(fmt, start, offset, lines)
         if doc_id is None or (isinstance(doc_id, float) and np.isnan(doc_id)) or str(doc_id) == "":
-            raise ValueError(f"{path}: data row {row}, column {id_column!r}: empty id")
+            raise ValueError(f"{path}: {row}, column {id_column!r}: empty id")
         doc_id = str(doc_id)
         if "\n" in doc_id or "\r" in doc_id:
             raise ValueError(
-                f"{path}: data row {row}, column {id_column!r}: id {doc_id[:40]!r} contains a "
+                f"{path}: {row}, column {id_column!r}: id {doc_id[:40]!r} contains a "
                 "line break (ids are stored one per line)"
             )
         if not isinstance(text, str):
             raise ValueError(
-                f"{path}: data row {row}, column {text_column!r}: expected text, got "
+                f"{path}: {row}, column {text_column!r}: expected text, got "
                 f"{'a missing value' if text is None or text != text else repr(text)}"
             )
         if not text.strip():
-            raise ValueError(f"{path}: data row {row}, column {text_column!r}: empty text")
+            raise ValueError(f"{path}: {row}, column {text_column!r}: empty text")
         out_ids.append(doc_id)
     return out_ids, list(texts)
 
@@ -153,8 +165,8 @@ def _count_rows(path: Path, fmt: str, id_column: str, text_column: str) -> int:
 
 def _read_chunks(
     path: Path, fmt: str, id_column: str, text_column: str, chunk_size: int
-) -> Iterator[tuple[int, list, list]]:
-    """Yield ``(first data row (0-based), ids, texts)`` chunks in file order."""
+) -> Iterator[tuple[int, list, list, list[int] | None]]:
+    """Yield ``(first data row (0-based), ids, texts, JSONL line numbers or None)`` chunks."""
     start = 0
     if fmt == "csv":
         import pandas as pd
@@ -164,7 +176,7 @@ def _read_chunks(
             chunksize=chunk_size,
         )
         for frame in reader:
-            yield start, frame[id_column].tolist(), frame[text_column].tolist()
+            yield start, frame[id_column].tolist(), frame[text_column].tolist(), None
             start += len(frame)
     elif fmt == "parquet":
         import pyarrow.parquet as pq
@@ -173,13 +185,14 @@ def _read_chunks(
             batch_size=chunk_size, columns=[id_column, text_column]
         ):
             ids = batch.column(id_column).to_pylist()
-            yield start, ids, batch.column(text_column).to_pylist()
+            yield start, ids, batch.column(text_column).to_pylist(), None
             start += len(ids)
     else:
         # JSON Lines read line by line with the json module rather than pandas.read_json:
         # a malformed line must be reported with its line number, which pandas does not give.
         ids: list = []
         texts: list = []
+        lines: list[int] = []
         with open(path, encoding="utf-8") as fh:
             for line_no, line in enumerate(fh, 1):
                 if not line.strip():
@@ -200,12 +213,13 @@ def _read_chunks(
                         )
                 ids.append(record[id_column])
                 texts.append(record[text_column])
+                lines.append(line_no)
                 if len(ids) == chunk_size:
-                    yield start, ids, texts
+                    yield start, ids, texts, lines
                     start += len(ids)
-                    ids, texts = [], []
+                    ids, texts, lines = [], [], []
         if ids:
-            yield start, ids, texts
+            yield start, ids, texts, lines
 
 
 # ----------------------------------------------------------------------------- store
@@ -316,7 +330,9 @@ def encode_corpus(
 
     Raises:
         ValueError: Unknown format, a missing column, an empty id or text, a malformed
-            JSON line (the message names the file, the row or line and the column), or
+            JSON line (the message names the file, the row as a spreadsheet shows it for
+            CSV (header = row 1), the 1-based row for Parquet or the line for JSONL, and
+            the column), or
             ``out_dir`` holding a store of another file, model or columns.
         FileNotFoundError: ``path`` does not exist.
     """
@@ -388,13 +404,17 @@ def encode_corpus(
         with tqdm(total=rows, initial=done, desc=f"encoding {path.name}", unit="row",
                   disable=not show_progress, dynamic_ncols=True) as bar, \
                 open(ids_path, "ab") as ids_fh:
-            for start, ids, texts in _read_chunks(path, fmt, id_column, text_column, chunk_size):
+            chunks = _read_chunks(path, fmt, id_column, text_column, chunk_size)
+            for start, ids, texts, lines in chunks:
                 end = start + len(ids)
                 if end <= done:
                     continue  # written by an earlier run
                 if start < done:  # resumed with another chunk size: keep the written part
-                    ids, texts, start = ids[done - start :], texts[done - start :], done
-                ids, texts = _check_chunk(path, start, ids, texts, id_column, text_column)
+                    cut = done - start
+                    ids, texts, start = ids[cut:], texts[cut:], done
+                    lines = lines[cut:] if lines is not None else None
+                ids, texts = _check_chunk(path, fmt, start, ids, texts, lines, id_column,
+                                          text_column)
                 # A memory map of this chunk's rows only: unmapped after the flush, so the
                 # resident set does not grow with the rows already written.
                 block = np.memmap(vec_path, dtype=np.float32, mode="r+",
