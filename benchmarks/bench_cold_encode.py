@@ -5,6 +5,8 @@ One process = one measurement; run it as many times as you like, alternating the
 
     python benchmarks/bench_cold_encode.py --mode toolkit --n 10000
     python benchmarks/bench_cold_encode.py --mode plain   --n 10000
+    python benchmarks/bench_cold_encode.py --pairs 3      # without --mode (as `make bench`):
+                                                          # 3 x (toolkit, plain), one process each
 
 * ``plain``: ``SentenceTransformer.encode(titles, batch_size=64, convert_to_numpy=True)``.
 * ``toolkit``: ``toolkit.encode(model, titles, batch_size=64)`` on an empty embedding
@@ -53,7 +55,10 @@ def _peak_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=["toolkit", "plain"], required=True)
+    parser.add_argument("--mode", choices=["toolkit", "plain"], default=None,
+                        help="one measurement in this process; without it, run --pairs pairs")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="without --mode: alternating (toolkit, plain) processes (1)")
     parser.add_argument("--n", type=int, default=10_000, help="titles to encode (10000)")
     parser.add_argument("--model", default=None, help="model spec for load_model (default)")
     parser.add_argument("--device", default="cpu")
@@ -62,6 +67,19 @@ def main() -> None:
     parser.add_argument("--fingerprint-first", action="store_true",
                         help="toolkit: hash the model before the clock starts")
     args = parser.parse_args()
+    if args.mode is None:
+        import subprocess
+
+        passed = ["--n", str(args.n), "--device", args.device, "--batch-size",
+                  str(args.batch_size), "--warmup", str(args.warmup)]
+        passed += ["--model", args.model] if args.model else []
+        passed += ["--fingerprint-first"] if args.fingerprint_first else []
+        for _ in range(args.pairs):
+            for mode in ("toolkit", "plain"):
+                done = subprocess.run([sys.executable, __file__, "--mode", mode, *passed],
+                                      capture_output=True, text=True, check=True)
+                print(done.stdout.strip().splitlines()[-1], flush=True)
+        return
 
     tmp = tempfile.mkdtemp(prefix="bench-cold-")
     os.environ["TOOLKIT_CACHE_DIR"] = tmp  # before any toolkit import: a cold cache
