@@ -236,3 +236,25 @@ def test_resume_after_sigkill_equals_one_shot(tmp_path, model, tiny_bert_dir):
     assert ids == df["doc"].tolist()
     np.testing.assert_allclose(vectors, encode(model, df["title"].tolist(), cache=False),
                                atol=1e-6)
+
+
+def test_device_list_encodes_through_a_multi_process_pool(tmp_path, model, monkeypatch):
+    """Two CPU workers stand in for two GPUs: same vectors, and the pool is used."""
+    df = _corpus(40)
+    src = _write(df, tmp_path / "c.csv")
+    started = []
+    cls = type(model)
+    real_start = cls.start_multi_process_pool
+
+    def start(self, target_devices=None):  # on the class: the model is pickled to workers
+        started.append(target_devices)
+        return real_start(self, target_devices=target_devices)
+
+    monkeypatch.setattr(cls, "start_multi_process_pool", start)
+    encode_corpus(src, tmp_path / "s", model, id_column="doc", chunk_size=16,
+                  device="cpu, cpu", cache=False, show_progress=False)
+    assert started == [["cpu", "cpu"]]
+    vectors, ids = open_store(tmp_path / "s")
+    assert ids == df["doc"].tolist()
+    np.testing.assert_allclose(vectors, encode(model, df["title"].tolist(), cache=False),
+                               atol=1e-6)
