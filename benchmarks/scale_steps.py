@@ -62,7 +62,8 @@ def write_corpus(n: int, path: Path, seed: int = 0) -> Path:
     return write_atomic(path, lambda fh: frame.to_parquet(fh, index=False))
 
 
-def synthetic_vectors(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic_vectors(n: int, seed: int = 0, spread: float = SPREAD
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """``(vectors float32 (n, 512), true cluster per row)``; see the module docstring."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(N_CLUSTERS, VECTOR_DIM))
@@ -71,7 +72,7 @@ def synthetic_vectors(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     vectors = np.empty((n, VECTOR_DIM), dtype=np.float32)
     for start in range(0, n, 100_000):  # float64 noise one block at a time
         stop = min(n, start + 100_000)
-        noise = rng.normal(scale=SPREAD, size=(stop - start, VECTOR_DIM))
+        noise = rng.normal(scale=spread, size=(stop - start, VECTOR_DIM))
         vectors[start:stop] = centres[truth[start:stop]] + noise
     return vectors, truth
 
@@ -109,7 +110,7 @@ def step_encode(n: int, workdir: str | Path, seed: int = 0, *, model: str | None
 
 
 def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int = 20_000,
-                 full: bool = False, assign: str = "input") -> dict:
+                 full: bool = False, assign: str = "input", spread: float = SPREAD) -> dict:
     """``cluster_large`` on ``n`` synthetic clustered vectors (memory-mapped from disk).
 
     HDBSCAN with ``min_samples=10`` and ``min_cluster_size`` = 0.25% of the points fitted
@@ -123,6 +124,7 @@ def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int
         full: Also fit on all rows (quadratic HDBSCAN: minutes at 100k) and report the
             agreement of the sample-fitted labels with the full-fitted ones.
         assign: ``cluster_large``'s ``assign`` (``"input"`` or ``"umap"``).
+        spread: Per-coordinate sd of the clusters (larger: more overlap, harder).
 
     Returns:
         ``rows``, ``sample_size``, ``cluster_s``, ``rows_per_s``, ``n_clusters``,
@@ -133,8 +135,8 @@ def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int
 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"vectors-{n}-{seed}.npy"
-    vectors, truth = synthetic_vectors(n, seed)
+    path = work / f"vectors-{n}-{seed}-{spread}.npy"
+    vectors, truth = synthetic_vectors(n, seed, spread)
     np.save(path, vectors)
     del vectors
     mapped = np.load(path, mmap_mode="r")
@@ -150,6 +152,7 @@ def step_cluster(n: int, workdir: str | Path, seed: int = 0, *, sample_size: int
     vs_truth = agreement(sampled.labels, truth)
     out = {
         "step": "cluster", "rows": n, "sample_size": fit, "assign": sampled.assign,
+        "spread": spread,
         "cluster_s": round(seconds, 3),
         "rows_per_s": round(n / seconds, 1), "n_clusters": sampled.n_clusters,
         "noise_share": round(float(np.mean(sampled.labels == -1)), 4),
@@ -173,13 +176,14 @@ def main() -> None:
     parser.add_argument("--sample-size", type=int, default=20_000)
     parser.add_argument("--full", action="store_true", help="cluster: also fit on all rows")
     parser.add_argument("--assign", choices=["input", "umap"], default="input")
+    parser.add_argument("--spread", type=float, default=SPREAD, help="cluster: per-coordinate sd")
     parser.add_argument("--chunk-size", type=int, default=4096, help="encode: rows per chunk")
     args = parser.parse_args()
     if args.step == "encode":
         result = step_encode(args.n, args.workdir, args.seed, chunk_size=args.chunk_size)
     else:
         result = step_cluster(args.n, args.workdir, args.seed, sample_size=args.sample_size,
-                              full=args.full, assign=args.assign)
+                              full=args.full, assign=args.assign, spread=args.spread)
     print(json.dumps(result))
 
 
