@@ -26,7 +26,7 @@ import os
 import sqlite3
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,13 +146,21 @@ class EmbeddingCache:
     # ---- public API ------------------------------------------------------------------
     def get(self, fingerprint: str, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Return the cached vectors of ``texts`` (only hits; damaged rows are skipped)."""
+        return dict(self.iter_hits(fingerprint, texts))
+
+    def iter_hits(self, fingerprint: str, texts: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(text, vector)`` for each cached text, reading 500 keys at a time.
+
+        What :meth:`get` returns, without collecting it: :func:`encode` writes each hit
+        straight into its result, so a warm call holds the vectors once. Damaged rows are
+        skipped (and reported once, with a :class:`CacheWarning`, at the end).
+        """
         con = self._connect(fingerprint, create=False)
         if con is None:
-            return {}
-        found: dict[str, np.ndarray] = {}
+            return
         keys = {_text_key(t): t for t in texts}
         key_list = list(keys)
-        bad: list[bytes] = []
+        bad = 0
         try:
             with closing(con):
                 for start in range(0, len(key_list), _SQL_BATCH):
@@ -164,20 +172,19 @@ class EmbeddingCache:
                     ).fetchall()
                     for key, dim, blob, checksum in rows:
                         if len(blob) != 4 * dim or _checksum(key, blob) != checksum:
-                            bad.append(key)
+                            bad += 1
                             continue
-                        found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+                        yield keys[key], np.frombuffer(blob, dtype=np.float32)
                 if bad:
                     warnings.warn(
-                        f"{len(bad)} damaged embedding cache entries in "
+                        f"{bad} damaged embedding cache entries in "
                         f"{self.path_for(fingerprint)} were ignored and will be recomputed",
                         CacheWarning,
                         stacklevel=3,
                     )
         except sqlite3.DatabaseError as exc:
             self._recover(self.path_for(fingerprint), exc, create=False)
-            return {}
-        return found
+            return
 
     def put(
         self,
@@ -415,13 +422,14 @@ def encode(
 
     store = _store_for(cache)
     fingerprint = model_fingerprint(model) if store is not None else ""
-    hits: dict[str, np.ndarray] = store.get(fingerprint, list(first)) if store else {}
-    for text, vec in hits.items():
-        if vec.shape[0] != dim:  # a row of another width cannot belong to this model
-            continue
-        result[first[text]] = vec
-    misses = [t for t in first if t not in hits or hits[t].shape[0] != dim]
-    del hits
+    found: set[str] = set()
+    if store is not None:
+        for text, vec in store.iter_hits(fingerprint, list(first)):
+            if vec.shape[0] == dim:  # a row of another width cannot belong to this model
+                result[first[text]] = vec
+                found.add(text)
+    misses = [t for t in first if t not in found]
+    del found
     if misses:
         # Longest first, as SentenceTransformer.encode orders one call: chunks then hold
         # texts of similar length and padded models pad no more than a single call would.
