@@ -10,7 +10,8 @@ Commands:
     evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
     report [-p NAME=VALUE]  execute the notebooks into reports/ and render HTML; -p sets a
                             notebook parameter (typed like papermill's -p), e.g.
-                            -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/
+                            -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/;
+                            --parameters-file FILE (-f) reads NAME: value from YAML/JSON
     execute NOTEBOOK...     restart and run notebooks in place (how the committed outputs are made)
 
 A user error (bad file, missing model, bad argument) prints one line starting with
@@ -119,7 +120,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     parameters = dict(args.parameters or [])
     index = build_report(
-        out_dir=Path(args.out), notebooks=args.notebooks or None, parameters=parameters or None
+        out_dir=Path(args.out),
+        notebooks=args.notebooks or None,
+        parameters=parameters or None,
+        parameters_file=args.parameters_file,
     )
     print(f"report written: {index}")
     return 0
@@ -208,6 +212,11 @@ def _parser() -> argparse.ArgumentParser:
         help="notebook parameter, typed like papermill's -p (True/False/None, int, float, "
         "else text); repeat for several. A name no notebook declares is an error; a name "
         "only some declare goes to those only",
+    )
+    p.add_argument(
+        "-f", "--parameters-file", default=None, metavar="FILE",
+        help="YAML or JSON file with a mapping NAME: value (like papermill's -f); values keep "
+        "their YAML types (lists too); -p overrides it; checked like -p",
     )
     p.add_argument("notebooks", nargs="*")
     p.set_defaults(func=_cmd_report)
