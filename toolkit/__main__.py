@@ -76,8 +76,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_encode(args: argparse.Namespace) -> int:
     from toolkit.data import load
     from toolkit.models import load_model
-    from toolkit.vectors import encode_to_file, texts_of
+    from toolkit.vectors import check_out_path, encode_to_file, texts_of
 
+    check_out_path(args.out)  # before the (possibly large) model is loaded
     texts: list[str] = []
     sources = []
     if args.data is not None or not args.texts:

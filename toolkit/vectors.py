@@ -66,8 +66,10 @@ __all__ = [
     "METADATA_KEY",
     "UnknownTextError",
     "VectorLookup",
+    "VectorsModel",
     "VectorsFileError",
     "VectorsNotTrainable",
+    "check_out_path",
     "encode_to_file",
     "is_vectors_model",
     "load_vectors_model",
@@ -220,6 +222,26 @@ class VectorLookup(InputModule):
         path = Path(model_name_or_path) / subfolder / _FILE_NAME
         texts, vectors, metadata = read_vectors(path)
         return cls(texts, vectors, metadata, source=str(path))
+
+
+class VectorsModel(SentenceTransformer):
+    """A ``SentenceTransformer`` over a :class:`VectorLookup`, checking all texts up front.
+
+    ``encode`` looks every text up before sentence-transformers sorts and batches them, so an
+    :class:`UnknownTextError` counts and names the missing texts of the whole call, in input
+    order (the module alone would only see one batch). Everything else is the library's.
+    """
+
+    def encode(self, inputs: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``SentenceTransformer.encode``, after checking that every text is in the table."""
+        if inputs is None:  # older callers pass sentences=...
+            inputs = kwargs.pop("sentences", None)
+        texts = [inputs] if isinstance(inputs, str) else inputs
+        if isinstance(texts, list | tuple) and all(isinstance(t, str) for t in texts):
+            lookup = self[0]
+            if isinstance(lookup, VectorLookup):
+                lookup.row_ids(texts)
+        return super().encode(inputs, *args, **kwargs)
 
 
 def _texts_digest(texts: Sequence[str]) -> str:
@@ -431,7 +453,7 @@ def load_vectors_model(
     path = Path(path).expanduser()
     texts, vectors, metadata = read_vectors(path)
     module = VectorLookup(texts, vectors, metadata, source=str(path))
-    model = SentenceTransformer(modules=[module], device=device, similarity_fn_name="cosine")
+    model = VectorsModel(modules=[module], device=device, similarity_fn_name="cosine")
     model.model_card_data.model_name = f"vectors:{metadata.get('model_name') or metadata['model']}"
     # fresh from an unchanged file: a fingerprint recorded for it is reused (see models.py)
     stat = path.stat()
@@ -520,9 +542,7 @@ def encode_to_file(
     from toolkit._versions import model_library_versions
     from toolkit.models import model_fingerprint, model_label
 
-    out = Path(out)
-    if out.suffix.lower() != ".parquet":
-        raise ValueError(f"--out {out}: expected a file name ending in .parquet")
+    out = check_out_path(out)
     items = list(dict.fromkeys(check_texts(texts, check_unicode=True)))
     if not items:
         raise ValueError("texts: nothing to encode")
@@ -562,6 +582,16 @@ def encode_to_file(
         },
     }
     return write_vectors(out, items, vectors, metadata)
+
+
+def check_out_path(out: str | os.PathLike) -> Path:
+    """Return ``out`` as a Path, or raise ``ValueError`` unless it ends in ``.parquet``."""
+    out = Path(out)
+    if out.suffix.lower() != ".parquet":
+        raise ValueError(f"--out {out}: expected a file name ending in .parquet")
+    if out.is_dir():
+        raise ValueError(f"--out {out}: is a folder; expected a file name ending in .parquet")
+    return out
 
 
 def _resolved_revision(spec: str, revision: str | None) -> str | None:
