@@ -129,6 +129,13 @@ def test_is_a_sentence_transformer_usable_by_search_and_save(demo_file, tmp_path
     assert np.array_equal(toolkit.encode(again, texts), toolkit.encode(model, texts))
 
 
+def test_load_models_names_a_vectors_file_by_its_file_name(demo_file):
+    from toolkit.evaluation import load_models
+
+    models = load_models(str(demo_file))
+    assert list(models) == ["demo.parquet"]  # not the whole temporary path in tables
+
+
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -302,7 +309,7 @@ def test_notebooks_run_on_vectors_and_02_refuses(demo_file, tmp_path):
         texts = []
         for cell in nb.cells[start:]:
             for o in cell.get("outputs", []):
-                texts.append(o.get("text", "") + o.get("evalue", "")
+                texts.append(o.get("text", "") + o.get("ename", "") + o.get("evalue", "")
                              + str(o.get("data", {}).get("text/plain", "")))
         return "\n".join(texts)
 
