@@ -281,7 +281,16 @@ def write_vectors(
     table = pa.table({"text": pa.array(list(texts), pa.string()), "vector": column})
     record = json.dumps(metadata, ensure_ascii=False, sort_keys=True).encode("utf-8")
     table = table.replace_schema_metadata({METADATA_KEY: record})
-    return write_atomic(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
+    # Floats: no dictionary (pyarrow's default tries one per column; on 32-bit floats it only
+    # adds a failed dictionary page) and BYTE_STREAM_SPLIT, Parquet's lossless float encoding
+    # that lets zstd compress the exponent bytes: 1.45 MB -> 0.84 MB for the demo set's 473 x 512.
+    options = {
+        "compression": "zstd",
+        "use_dictionary": ["text"],
+        "column_encoding": {"vector.list.element": "BYTE_STREAM_SPLIT"},
+    }
+    # 0o644: a file meant to be copied to other machines (mkstemp alone gives 0o600)
+    return write_atomic(path, lambda fh: pq.write_table(table, fh, **options), mode=0o644)
 
 
 def read_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict[str, Any]]:
