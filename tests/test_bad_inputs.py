@@ -147,6 +147,33 @@ def _param_nb(c):
     return c.file("01_p.ipynb", nbformat.writes(nb))
 
 
+def _vec_file(c, texts=("а", "б"), vectors=((1.0, 0.0), (0.0, 1.0)), drop=None, name="v"):
+    """A small vectors file written with pyarrow directly (any defect the writer would refuse)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from toolkit.vectors import FORMAT, METADATA_KEY
+
+    meta = {"format": FORMAT, "model": "m", "revision": None, "fingerprint": "0" * 64, "dim": 2,
+            "normalised": True, "versions": {}, "created": {}}
+    table = pa.table({"text": pa.array(list(texts), pa.string()),
+                      "vector": pa.array([list(v) for v in vectors], pa.list_(pa.float32()))})
+    if drop != "all":
+        meta = {k: v for k, v in meta.items() if k != drop}
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
+    path = c.tmp / f"{name}.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def _vec_model(c):
+    from toolkit.models import load_model
+
+    return load_model(str(_vec_file(c)))
+
+
 def _eye_scores():
     return np.eye(2, dtype=np.float32)
 
@@ -166,6 +193,15 @@ DataError = _Lazy(_DataError, "DataError")
 ModelNotAvailable = _Lazy(
     lambda: __import__("toolkit.models", fromlist=["x"]).ModelNotAvailable, "ModelNotAvailable"
 )
+
+
+def _vectors_exc(name: str) -> _Lazy:
+    return _Lazy(lambda: getattr(__import__("toolkit.vectors", fromlist=["x"]), name), name)
+
+
+VectorsFileError = _vectors_exc("VectorsFileError")
+UnknownTextError = _vectors_exc("UnknownTextError")
+VectorsNotTrainable = _vectors_exc("VectorsNotTrainable")
 
 # fmt: off
 CASES: list[Case] = [
@@ -295,6 +331,39 @@ CASES: list[Case] = [
     Case("encode-batch-size", "encode", "encode(..., batch_size=0)",
          lambda c: __import__("toolkit").encode(c.model, ["ok"], batch_size=0, cache=False),
          ValueError, "batch_size must be a positive integer, got 0"),
+    # ---- precomputed vectors (toolkit.vectors) -------------------------------------------------
+    Case("vectors-missing-file", "vectors", "load_model('nope.parquet') (no such file)",
+         lambda c: __import__("toolkit").load_model(str(c.tmp / "nope.parquet")),
+         VectorsFileError, "nope.parquet: no such file"),
+    Case("vectors-not-parquet", "vectors", "load_model('x.parquet') holding text",
+         lambda c: __import__("toolkit").load_model(str(c.file("x.parquet", "text"))),
+         VectorsFileError, "x.parquet: cannot read it as Parquet"),
+    Case("vectors-no-metadata", "vectors", "a vectors file without its toolkit.vectors record",
+         lambda c: __import__("toolkit").load_model(str(_vec_file(c, drop="all"))),
+         VectorsFileError, "v.parquet: no 'toolkit.vectors' metadata"),
+    Case("vectors-metadata-incomplete", "vectors", "a vectors file whose record lacks fingerprint",
+         lambda c: __import__("toolkit").load_model(str(_vec_file(c, drop="fingerprint"))),
+         VectorsFileError, "v.parquet: metadata lacks fingerprint"),
+    Case("vectors-wrong-dim", "vectors", "row 1 has 3 values, the record says dim=2",
+         lambda c: __import__("toolkit").load_model(
+             str(_vec_file(c, vectors=((1.0, 0.0), (0.0, 1.0, 0.0))))),
+         VectorsFileError, "row 1 (counting from 0), text 'б': the vector has 3 values; the "
+         "metadata says dim=2"),
+    Case("vectors-nan", "vectors", "row 1 holds NaN",
+         lambda c: __import__("toolkit").load_model(
+             str(_vec_file(c, vectors=((1.0, 0.0), (float("nan"), 1.0))))),
+         VectorsFileError, "row 1 (counting from 0), text 'б': the vector holds NaN"),
+    Case("vectors-duplicate-text", "vectors", "text 'а' twice with different vectors",
+         lambda c: __import__("toolkit").load_model(
+             str(_vec_file(c, texts=("а", "а"), vectors=((1.0, 0.0), (0.0, 1.0))))),
+         VectorsFileError, "row 1 (counting from 0), text 'а': the same text as row 0 with a "
+         "different vector"),
+    Case("vectors-unknown-text", "vectors", "encode(vectors model, ['в']) ('в' not in the file)",
+         lambda c: __import__("toolkit").encode(_vec_model(c), ["а", "в"], cache=False),
+         UnknownTextError, "1 text(s) not in the vectors file"),
+    Case("vectors-finetune", "vectors", "finetune(load_model('v.parquet'), pairs)",
+         lambda c: _training().finetune(_vec_model(c), [("а", "б"), ("б", "а")]),
+         VectorsNotTrainable, "not a model: vectors cannot be fine-tuned"),
     # ---- load_model --------------------------------------------------------------------------
     Case("model-missing-folder", "load_model", "load_model('/nonexistent/model')",
          lambda c: __import__("toolkit").load_model(str(c.tmp / "nope" / "model")),
@@ -520,6 +589,18 @@ CASES: list[Case] = [
     Case("cli-report-parameter-no-value", "cli", "report -p MODEL (no =VALUE)",
          lambda c: ["report", "-p", "MODEL"],
          SystemExit, "argument -p/--parameter: expected NAME=VALUE, got 'MODEL'"),
+    Case("cli-report-parameters-file-list", "cli", "report -f p.yaml (a YAML list, not a mapping)",
+         lambda c: ["report", "--out", str(c.tmp / "r"), "-f", str(c.file("p.yaml", "- MODEL\n")),
+                    str(_param_nb(c))],
+         SystemExit, "p.yaml: expected a mapping NAME: value at the top level, got a list"),
+    Case("cli-report-parameters-file-unknown-key", "cli", "report -f p.yaml (key MODLE; NB "
+         "declares MODEL)",
+         lambda c: ["report", "--out", str(c.tmp / "r"), "-f",
+                    str(c.file("p.yaml", "MODLE: x\n")), str(_param_nb(c))],
+         SystemExit, "p.yaml; did you mean MODEL?)"),
+    Case("cli-encode-out-not-parquet", "cli", "encode --out v.csv",
+         lambda c: ["encode", "--out", str(c.tmp / "v.csv")], SystemExit,
+         "v.csv: expected a file name ending in .parquet"),
     Case("cli-search-unknown-system", "cli", "search q --system bm52",
          lambda c: ["search", "q", "--system", "bm52"], SystemExit, "unknown system 'bm52'"),
     Case("cli-search-k-zero", "cli", "search q --k 0",
@@ -598,7 +679,7 @@ def test_catalogue_is_big_and_ids_unique():
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 30
     assert {c.area for c in CASES} >= {
-        "data", "encode", "load_model", "metrics", "training", "clustering", "cli"
+        "data", "encode", "load_model", "metrics", "training", "clustering", "cli", "vectors"
     }
 
 
