@@ -273,3 +273,23 @@ def test_file_values_reach_the_kernel_and_p_overrides_them(two_notebooks, tmp_pa
     assert main(["report", "--out", str(out), "-f", str(path), str(two_notebooks[1])]) == 0
     b = nbformat.read(out / "02_b.ipynb", as_version=4)
     assert "B saw N=[1, 2] MODEL=None" in _printed(b)  # a YAML list stays a list
+
+
+def test_relative_path_from_the_callers_folder_reaches_the_kernel_absolute(
+    two_notebooks, tmp_path, monkeypatch, capsys
+):
+    """The kernels run in the notebook's folder: ``DATA=my_set/`` must still mean ./my_set."""
+    caller = tmp_path / "caller"
+    (caller / "my_set").mkdir(parents=True)
+    monkeypatch.chdir(caller)
+    out = tmp_path / "reports"
+    argv = ["report", "--out", str(out), "-p", "MODEL=my_set", "-p", "N=2",
+            str(two_notebooks[0])]
+    assert main(argv) == 0
+    a = nbformat.read(out / "01_a.ipynb", as_version=4)
+    assert f"A saw MODEL={caller / 'my_set'} N=2" in _printed(a)
+    assert "MODEL: relative path(s) made absolute" in capsys.readouterr().out
+    # a hub id (no such folder here) and other values pass unchanged
+    assert main(["report", "--out", str(out), "-p", f"MODEL={MODEL}", str(two_notebooks[0])]) == 0
+    a = nbformat.read(out / "01_a.ipynb", as_version=4)
+    assert f"A saw MODEL={MODEL} N=1" in _printed(a)

@@ -133,7 +133,9 @@ def build_report(
             that only some declare is passed to those only (the progress lines and the index
             say which notebooks did not get it). ``OUTPUT_DIR`` (the absolute ``out_dir``) is
             added for notebooks whose parameters cell defines ``OUTPUT_DIR``, unless given
-            here. The index page lists, per notebook, the values it ran with, and each
+            here. A text value that is a relative path existing from the current directory
+            is made absolute (the kernels run in the notebook's folder). The index page
+            lists, per notebook, the values it ran with, and each
             executed notebook keeps them in papermill's ``injected-parameters`` cell.
         parameters_file: A YAML or JSON file holding a mapping ``NAME: value``, read as
             papermill's ``-f`` reads one (see :func:`read_parameters_file`); ``parameters``
@@ -163,7 +165,7 @@ def build_report(
     from_file = read_parameters_file(parameters_file) if parameters_file is not None else {}
     # -p overrides the file (papermill's order: files first, then -p)
     origin = {name: str(parameters_file) for name in from_file if name not in (parameters or {})}
-    plan = _plan_parameters(paths, {**from_file, **(parameters or {})}, origin)
+    plan = _plan_parameters(paths, _absolute_paths({**from_file, **(parameters or {})}), origin)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
@@ -193,6 +195,30 @@ def build_report(
     if failed:
         raise ReportError(f"{len(failed)} notebook(s) failed: {', '.join(failed)}; see {index}")
     return index
+
+
+def _absolute_paths(params: dict[str, Any]) -> dict[str, Any]:
+    """Make relative paths that exist from the caller's folder absolute.
+
+    The kernels run in the notebook's folder, so ``DATA=my_set/`` would otherwise name
+    ``notebooks/my_set/``. A text value (or a text in a list value) that is a relative path
+    existing from the current directory becomes that absolute path, and a line says so; any
+    other value (a hub id, a number, a path that does not exist here) is passed unchanged.
+    """
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            if Path(value).exists():
+                return str(Path(value).resolve())
+        return value
+
+    out = {}
+    for name, value in params.items():
+        new = [fix(v) for v in value] if isinstance(value, list) else fix(value)
+        if new != value:
+            print(f"    {name}: relative path(s) made absolute: {new!r}")
+        out[name] = new
+    return out
 
 
 def parse_parameter(text: str) -> tuple[str, Any]:
