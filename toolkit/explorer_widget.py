@@ -2,7 +2,7 @@
 
 A thin layer: every decision (ranking, grades, what may be judged, writing the file) is the
 controller's; this module only lays out widgets and forwards clicks. CSS classes
-(``toolkit-explorer-query``, ``toolkit-results``, ``toolkit-row``, ``toolkit-grade-N``,
+(``toolkit-explorer``, ``toolkit-explorer-query``, ``toolkit-results``, ``toolkit-row``, ``toolkit-grade-N``,
 ``toolkit-status``) name the parts for the browser test.
 """
 
@@ -74,6 +74,7 @@ class ExplorerWidget(w.VBox):
         if self.figure is not None:
             children += [self.map_system, self.figure]
         super().__init__(children=children, **kwargs)
+        self.add_class("toolkit-explorer")
         self.query_box.observe(self._on_query, names="value")
         self.search_button.on_click(lambda _: self.run(self.query_box.value))
         self.map_system.observe(lambda _: self._update_map(), names="value")
