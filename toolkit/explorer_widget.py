@@ -2,8 +2,8 @@
 
 A thin layer: every decision (ranking, grades, what may be judged, writing the file) is the
 controller's; this module only lays out widgets and forwards clicks. CSS classes
-(``toolkit-explorer``, ``toolkit-explorer-query``, ``toolkit-results``, ``toolkit-row``, ``toolkit-grade-N``,
-``toolkit-status``) name the parts for the browser test.
+(``toolkit-explorer``, ``toolkit-explorer-query``, ``toolkit-results``, ``toolkit-row``,
+``toolkit-grade-N``, ``toolkit-status``) name the parts for the browser test.
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ class ExplorerWidget(w.VBox):
             f"<code>{html.escape(str(explorer.judgments_path.resolve()))}</code>"
         )
         self.map_system = w.Dropdown(
-            options=list(explorer.systems), description="map top-k of", layout={"width": "auto"}
+            options=list(explorer.systems),
+            description="map top-k of",
+            style={"description_width": "initial"},
+            layout={"width": "auto"},
         )
         self.figure = self._make_figure() if show_map else None
         children: list[Any] = [header, w.HBox([self.query_box, self.search_button])]
