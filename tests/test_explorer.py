@@ -298,3 +298,20 @@ def test_widget_shows_a_refused_judgment_instead_of_raising(tmp_path):
     widget.grade("d9", 1)
     assert "not saved" in widget.status.value and "d9" in widget.status.value
     assert not path.exists()
+
+
+def test_a_file_edited_by_hand_between_clicks_is_read_again(tmp_path):
+    ex = _ex(tmp_path)
+    ex.search(QUERY)
+    ex.judge(QUERY, "d3", 1)
+    path = tmp_path / "judged.csv"
+    with path.open("a", encoding="utf-8") as fh:  # another judge, in an editor
+        fh.write("q1,,d4,,,0\n")
+    ex.judge(QUERY, "d5", 2)
+    assert load_qrels(path) == {"q1": {"d3": 1, "d4": 0, "d5": 2}}
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("q1,,d4,,,2\n")  # the same pair with another grade: refused, file kept
+    before = path.read_bytes()
+    with pytest.raises(DataError, match="judged.csv, row 5, column 'relevance'"):
+        ex.judge(QUERY, "d3", 2)
+    assert path.read_bytes() == before

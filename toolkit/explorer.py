@@ -147,6 +147,9 @@ class Explorer:
         self.results: pd.DataFrame | None = None
         self.query: str | None = None
         self._map: tuple[np.ndarray, Any, Any] | None = None
+        # the validated file, keyed by its stat: a redraw reads it once per change, not per row
+        self._file_cache: tuple[tuple[int, int, int], list[str], list[dict[str, str]]] | None
+        self._file_cache = None
         self._load_file()  # validate an existing file now, not at the first click
 
     # ---------------------------------------------------------------------- judgments file
@@ -154,8 +157,14 @@ class Explorer:
     def _load_file(self) -> tuple[list[str], list[dict[str, str]]]:
         """The file's header and rows, validated with the qrels rules (empty if no file)."""
         path = self.judgments_path
-        if not path.exists():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
             return list(SHEET_COLUMNS), []
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)  # a rename-into-place changes st_ino
+        if self._file_cache is not None and self._file_cache[0] == key:
+            _, header, rows = self._file_cache
+            return list(header), [dict(r) for r in rows]  # copies: judge() edits them
         header, rows = _read_rows(path)
         missing = [c for c in _REQUIRED if c not in header]
         if missing:
@@ -165,6 +174,7 @@ class Explorer:
                 source=str(path),
             )
         self._validate(path.read_bytes(), rows)
+        self._file_cache = (key, list(header), [dict(r) for r in rows])
         return header, rows
 
     def _extra_queries(self, rows: list[dict[str, str]]) -> dict[str, str]:
