@@ -285,6 +285,8 @@ def test_widget_search_click_and_map_without_a_browser(tmp_path, tiny_bert_dir):
     assert len(widget.figure.data[2].x) == 1
     bundle = widget._repr_mimebundle_()
     assert bundle["text/plain"].startswith("Explorer: 5 titles, systems tiny, bm25")
+    static = bundle["text/html"]  # what GitHub / nbviewer / an HTML export show
+    assert TITLES["d3"] in static and "2 · you" in static and "<script" not in static
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"].startswith(
         "toolkit-explorer-"
     )

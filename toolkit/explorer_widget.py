@@ -92,7 +92,39 @@ class ExplorerWidget(w.VBox):
             f"{', '.join(self.explorer.systems)}, top {self.explorer.k}; judgments -> "
             f"{self.explorer.judgments_path.name}"
         )
+        # a static picture of the current results for viewers without a kernel (GitHub,
+        # nbviewer, an HTML export without widget state); JupyterLab shows the live widget
+        data["text/html"] = self.static_html()
         return data
+
+    def static_html(self) -> str:
+        """The current results as a plain HTML table, one column per system (no scripts)."""
+        ex = self.explorer
+        note = (
+            "<p><i>The explorer is interactive in JupyterLab with a running kernel; this is a "
+            "static copy of its results.</i></p>"
+        )
+        if ex.results is None or ex.query is None:
+            return note
+        blocks = []
+        for system, block in ex.results.groupby("system", sort=False):
+            rows = "".join(
+                f"<tr><td>{r.rank}</td><td>{_mark(r.grade, self._source(r))}</td>"
+                f"<td>{r.score:.3f}</td><td>{html.escape(str(r.title))}</td></tr>"
+                for r in block.itertuples(index=False)
+            )
+            blocks.append(
+                f'<td style="vertical-align:top"><b>{html.escape(str(system))}</b>'
+                f"<table>{rows}</table></td>"
+            )
+        return (
+            f"<p>query: <i>{html.escape(ex.query)}</i></p><table><tr>{''.join(blocks)}</tr>"
+            f"</table>{note}"
+        )
+
+    def _source(self, r: Any) -> str | None:
+        query = self.explorer.query
+        return None if pd.isna(r.grade) or query is None else self.explorer.source(query, r.doc_id)
 
     # ------------------------------------------------------------------------------ search
 
@@ -132,7 +164,7 @@ class ExplorerWidget(w.VBox):
         self.columns.children = columns
 
     def _row(self, query: str, r: Any) -> Any:
-        source = self.explorer.source(query, r.doc_id) if not pd.isna(r.grade) else None
+        source = self._source(r)
         text = w.HTML(
             f"{r.rank:>2}. {_mark(r.grade, source)} <small>{r.score:.3f}</small> "
             f'<span title="{html.escape(r.doc_id)}">{html.escape(str(r.title))}</span>'
