@@ -125,6 +125,17 @@ def _search(queries, corpus=("РОБОТ ДЛЯ ДОСТАВКИ", "БЕТОН")
                   systems=list(systems), k=k)  # fmt: skip
 
 
+def _explorer(c, content=None):
+    from toolkit.data import RetrievalSet
+    from toolkit.explorer import Explorer
+
+    path = c.tmp / "judged.csv"
+    if content is not None:
+        c.file("judged.csv", content)
+    rs = RetrievalSet(queries={"q": "робот"}, corpus={"a": "РОБОТ", "b": "БЕТОН"})
+    return Explorer(rs, ["bm25"], 2, judgments=path)
+
+
 def _DataError():
     return _data().DataError
 
@@ -544,6 +555,16 @@ CASES: list[Case] = [
     Case("search-title-not-str", "search", "search('q', {'a': 'T', 'b': None})",
          lambda c: _search("q", corpus={"a": "T", "b": None}), TypeError,
          "corpus['b'] must be a str title"),
+    # ---- toolkit.explorer ------------------------------------------------------------------
+    Case("explorer-grade", "explorer", "Explorer.judge(query, doc, 3)",
+         lambda c: _explorer(c).judge("робот", "a", 3), _DataError(),
+         "grade: expected 0, 1 or 2, got 3"),
+    Case("explorer-unknown-doc", "explorer", "Explorer.judge(query, 'zz', 1)",
+         lambda c: _explorer(c).judge("робот", "zz", 1), _DataError(),
+         "doc_id: 'zz' is not a document id of the corpus"),
+    Case("explorer-bad-file", "explorer", "Explorer(..., judgments=a file with grade 3 in row 3)",
+         lambda c: _explorer(c, "query_id,doc_id,relevance\nq,a,1\nq,b,3\n"), _DataError(),
+         "judged.csv, row 3, column 'relevance': grade 3 is not 0, 1 or 2"),
     # ---- command line (one `error:` line on stderr, non-zero exit, no traceback) -------------
     Case("cli-validate-missing", "cli", "data validate missing.csv",
          lambda c: ["data", "validate", str(c.tmp / "missing.csv")], SystemExit,
