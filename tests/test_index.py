@@ -121,6 +121,17 @@ def test_recall_stored_is_recall_measured(clustered, approx):
     assert recall == pytest.approx(approx.meta["recall_at_10"], abs=1e-5)
 
 
+def test_recall_on_given_queries_is_measured_and_stored(clustered):
+    d, held_out = clustered
+    idx = ix.build_index(d, kind="approx", threads=1, n_recall_queries=100,
+                         recall_queries=held_out, verbose=False)
+    recall, _ = ix.measure_recall(idx, d, held_out, 10, idx.meta["ef_search"])
+    assert idx.meta["recall_at_10_queries"] == pytest.approx(recall, abs=1e-5)
+    assert idx.meta["recall_at_10"] == min(idx.meta["recall_at_10_queries"],
+                                           idx.meta["recall_at_10_corpus"])
+    assert "200 given queries" in idx.meta["recall_queries"]
+
+
 def test_approx_table_shape_and_order(clustered, approx):
     _, held_out = clustered
     s, c = approx.search(held_out[:7], 5)

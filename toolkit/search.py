@@ -260,7 +260,7 @@ def _ranked(
             out[name] = top(first_matrix)
             index_meta[name] = {"kind": "exact", "n": len(titles), "dim": int(d.shape[1])}
             continue
-        idx = dense_index(system, titles, doc_ids, kind=index)
+        idx = dense_index(system, titles, doc_ids, kind=index, queries=q)
         scores, cols = idx.search(q, keep)
         out[name] = (scores.astype(np.float64), cols)
         index_meta[name] = dict(idx.meta)
