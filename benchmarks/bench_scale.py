@@ -230,7 +230,7 @@ def run_step(name: str, n: int, workdir: Path, seed: int) -> dict:
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
         [sys.executable, __file__, "--worker", name, "--n", str(n), "--workdir", str(workdir),
-         "--seed", str(seed)],
+         "--seed", str(seed), "--dim", str(_dim()), "--queries", str(_n_queries())],
         capture_output=True, text=True, env=env, check=False,
     )
     if out.returncode:
