@@ -197,9 +197,9 @@ def step_metrics(n: int, workdir: Path, seed: int) -> dict:
     return {"queries": len(queries), "mrr@10": round(summary["mrr@10"], 4)}
 
 
-def _external_steps() -> None:
+def _external_steps(path: Path | None = None) -> None:
     """Register ``step_<name>`` functions of benchmarks/scale_steps.py (encode, cluster, ...)."""
-    path = Path(__file__).with_name("scale_steps.py")
+    path = path or Path(__file__).with_name("scale_steps.py")
     if not path.exists():
         return
     spec = importlib.util.spec_from_file_location("scale_steps", path)
