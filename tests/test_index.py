@@ -324,3 +324,23 @@ def test_search_unknown_index():
 
     with pytest.raises(ValueError, match="index must be one of"):
         search("q", ["A", "B"], systems=["bm25"], index="hnsw")
+
+
+def test_dense_index_unwritable_folder_warns_and_works(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path))
+    (tmp_path / "index").write_text("a file where the index folder should be")
+    with pytest.warns(ix.IndexWarning, match="could not save the index"):
+        idx = ix.dense_index(tiny, TITLES, IDS, kind="approx", verbose=False)
+    assert idx.n == len(TITLES)
+    assert (tmp_path / "index").read_text().startswith("a file")  # left alone
+
+
+def test_cli_search_index_option(capsys, tmp_path, monkeypatch):
+    from toolkit.__main__ import main
+
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path))
+    assert main(["search", "робот", "--system", "bm25", "--index", "exact", "--k", "2"]) == 0
+    assert "[bm25]" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["search", "робот", "--index", "hnsw"])
+    assert "invalid choice: 'hnsw'" in capsys.readouterr().err
