@@ -541,7 +541,10 @@ def load_index(path: str | os.PathLike, *, key: str | None = None) -> ApproxInde
         if h.digest() != digest:
             raise IndexFileError(f"{path}: checksum mismatch; the file is damaged")
         fh.seek(start)
-        n = int(meta["n"])
+        try:
+            n = int(meta["n"])
+        except (KeyError, TypeError, ValueError):
+            raise IndexFileError(f"{path}: metadata has no vector count 'n'") from None
         tie_pos = np.frombuffer(fh.read(8 * n), dtype="<i8").astype(np.int64)
         try:
             hnsw = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
@@ -610,7 +613,7 @@ def dense_index(
     if cache and path.exists():
         try:
             return load_index(path, key=key)
-        except (IndexFileError, OSError, KeyError, ValueError) as exc:
+        except (IndexFileError, OSError) as exc:
             warnings.warn(f"index file {path} unusable ({exc}); rebuilding it", IndexWarning,
                           stacklevel=2)
     vectors = encode(model, list(titles), show_progress=None)
