@@ -525,6 +525,8 @@ def load_index(path: str | os.PathLike, *, key: str | None = None) -> ApproxInde
             meta = json.loads(fh.read(meta_size).decode())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise IndexFileError(f"{path}: damaged metadata ({exc})") from None
+        if not isinstance(meta, dict):
+            raise IndexFileError(f"{path}: damaged metadata (not a JSON object)")
         if key is not None and meta.get("key") != key:
             raise IndexFileError(
                 f"{path}: built for key {str(meta.get('key'))[:16]}..., expected {key[:16]}... "
