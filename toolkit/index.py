@@ -79,13 +79,14 @@ __all__ = [
     "save_index",
 ]
 
-# Corpora with fewer titles than this are searched exactly by ``index="auto"``. Measured
-# (faiss, one thread, shared 2-core machine, 512-d clustered unit vectors, 1,000 queries,
-# 2026-12-02; benchmarks/bench_scale.py re-measures it as its ``threshold`` step): at 100k
-# titles exact search takes 1.4 ms per query -- instant for a person -- while building the
-# HNSW graph takes 39 s, which exact search would only spend after ~36k queries (HNSW
-# answers in 0.35 ms at recall@10 0.9996); at 200k exact takes 3.1 ms per query and HNSW is
-# 12x faster (recall@10 0.9995) after a 120 s build.
+# Corpora with fewer titles than this are searched exactly by ``index="auto"``. Measured with
+# ``benchmarks/bench_scale.py --n 50000 100000 200000 --queries 1000 --steps data threshold``
+# (512-d clustered unit vectors, faiss on 2 threads, shared 2-core machine under load,
+# 2026-12-02): exact search 0.66 / 1.63 / 11.1 ms per query; HNSW 0.09 / 0.20 / 0.59 ms at
+# recall@10 0.998 / 0.992 / 0.991 after a 17 / 39 / 137 s build, so the build pays for itself
+# after 31k / 27k / 13k queries. That break-even hardly moves with n (build time and exact
+# search both grow about linearly), so the threshold follows exact search's latency: under
+# 2 ms per query -- instant for a person, and no recall lost -- up to 100k titles.
 AUTO_EXACT_BELOW = 100_000
 # efSearch values tried in order until the target recall is reached. They start at 64, not
 # lower, because recall measured with corpus vectors as queries (they are in the graph) is
