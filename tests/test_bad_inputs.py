@@ -565,6 +565,18 @@ CASES: list[Case] = [
     Case("explorer-bad-file", "explorer", "Explorer(..., judgments=a file with grade 3 in row 3)",
          lambda c: _explorer(c, "query_id,doc_id,relevance\nq,a,1\nq,b,3\n"), _DataError(),
          "judged.csv, row 3, column 'relevance': grade 3 is not 0, 1 or 2"),
+    Case("search-unknown-index", "search", "search(..., index='hnsw')",
+         lambda c: __import__("toolkit.search", fromlist=["x"]).search(
+             "q", ["A", "B"], systems=["bm25"], index="hnsw"),
+         ValueError, "index must be one of ('auto', 'exact', 'approx'), got 'hnsw'"),
+    Case("index-damaged-file", "search", "load_index(<a file that is not an index>)",
+         lambda c: __import__("toolkit.index", fromlist=["x"]).load_index(
+             c.file("x.tkindex", b"not an index" * 10)),
+         ValueError, "x.tkindex: not a toolkit index file"),
+    Case("index-query-dim", "search", "ExactIndex(2-d vectors).search(3-d queries)",
+         lambda c: __import__("toolkit.index", fromlist=["x"]).ExactIndex(
+             np.eye(2, dtype=np.float32)).search(np.ones((1, 3), dtype=np.float32)),
+         ValueError, "queries have dim 3 but the index holds dim 2"),
     # ---- command line (one `error:` line on stderr, non-zero exit, no traceback) -------------
     Case("cli-validate-missing", "cli", "data validate missing.csv",
          lambda c: ["data", "validate", str(c.tmp / "missing.csv")], SystemExit,
