@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 
 # Your own model/data without editing the notebooks: P passes papermill-style parameters, e.g.
 #   make report P="-p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/"
+#   make report P="--parameters-file params.yaml -p SEED=1"   (YAML/JSON NAME: value; -p wins)
 # (a name no notebook declares is an error; one only some declare goes to those only).
 report: setup
 	$(PY) -m toolkit report $(P)

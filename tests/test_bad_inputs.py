@@ -131,6 +131,17 @@ def _search(queries, corpus=("РОБОТ ДЛЯ ДОСТАВКИ", "БЕТОН")
                   systems=list(systems), k=k)  # fmt: skip
 
 
+def _explorer(c, content=None):
+    from toolkit.data import RetrievalSet
+    from toolkit.explorer import Explorer
+
+    path = c.tmp / "judged.csv"
+    if content is not None:
+        c.file("judged.csv", content)
+    rs = RetrievalSet(queries={"q": "робот"}, corpus={"a": "РОБОТ", "b": "БЕТОН"})
+    return Explorer(rs, ["bm25"], 2, judgments=path)
+
+
 def _DataError():
     return _data().DataError
 
@@ -153,6 +164,33 @@ def _param_nb(c):
     return c.file("01_p.ipynb", nbformat.writes(nb))
 
 
+def _vec_file(c, texts=("а", "б"), vectors=((1.0, 0.0), (0.0, 1.0)), drop=None, name="v"):
+    """A small vectors file written with pyarrow directly (any defect the writer would refuse)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from toolkit.vectors import FORMAT, METADATA_KEY
+
+    meta = {"format": FORMAT, "model": "m", "revision": None, "fingerprint": "0" * 64, "dim": 2,
+            "normalised": True, "versions": {}, "created": {}}
+    table = pa.table({"text": pa.array(list(texts), pa.string()),
+                      "vector": pa.array([list(v) for v in vectors], pa.list_(pa.float32()))})
+    if drop != "all":
+        meta = {k: v for k, v in meta.items() if k != drop}
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
+    path = c.tmp / f"{name}.parquet"
+    pq.write_table(table, path)
+    return path
+
+
+def _vec_model(c):
+    from toolkit.models import load_model
+
+    return load_model(str(_vec_file(c)))
+
+
 def _eye_scores():
     return np.eye(2, dtype=np.float32)
 
@@ -172,6 +210,15 @@ DataError = _Lazy(_DataError, "DataError")
 ModelNotAvailable = _Lazy(
     lambda: __import__("toolkit.models", fromlist=["x"]).ModelNotAvailable, "ModelNotAvailable"
 )
+
+
+def _vectors_exc(name: str) -> _Lazy:
+    return _Lazy(lambda: getattr(__import__("toolkit.vectors", fromlist=["x"]), name), name)
+
+
+VectorsFileError = _vectors_exc("VectorsFileError")
+UnknownTextError = _vectors_exc("UnknownTextError")
+VectorsNotTrainable = _vectors_exc("VectorsNotTrainable")
 
 # fmt: off
 CASES: list[Case] = [
@@ -317,6 +364,39 @@ CASES: list[Case] = [
          lambda c: _streaming().encode_corpus(
              c.file("corpus.jsonl", '{"id": 1, "title": "а"}\n{"id": 2, title}\n'),
              c.tmp / "s", c.model), ValueError, "corpus.jsonl: line 2: not valid JSON"),
+    # ---- precomputed vectors (toolkit.vectors) -------------------------------------------------
+    Case("vectors-missing-file", "vectors", "load_model('nope.parquet') (no such file)",
+         lambda c: __import__("toolkit").load_model(str(c.tmp / "nope.parquet")),
+         VectorsFileError, "nope.parquet: no such file"),
+    Case("vectors-not-parquet", "vectors", "load_model('x.parquet') holding text",
+         lambda c: __import__("toolkit").load_model(str(c.file("x.parquet", "text"))),
+         VectorsFileError, "x.parquet: cannot read it as Parquet"),
+    Case("vectors-no-metadata", "vectors", "a vectors file without its toolkit.vectors record",
+         lambda c: __import__("toolkit").load_model(str(_vec_file(c, drop="all"))),
+         VectorsFileError, "v.parquet: no 'toolkit.vectors' metadata"),
+    Case("vectors-metadata-incomplete", "vectors", "a vectors file whose record lacks fingerprint",
+         lambda c: __import__("toolkit").load_model(str(_vec_file(c, drop="fingerprint"))),
+         VectorsFileError, "v.parquet: metadata lacks fingerprint"),
+    Case("vectors-wrong-dim", "vectors", "row 1 has 3 values, the record says dim=2",
+         lambda c: __import__("toolkit").load_model(
+             str(_vec_file(c, vectors=((1.0, 0.0), (0.0, 1.0, 0.0))))),
+         VectorsFileError, "row 1 (counting from 0), text 'б': the vector has 3 values; the "
+         "metadata says dim=2"),
+    Case("vectors-nan", "vectors", "row 1 holds NaN",
+         lambda c: __import__("toolkit").load_model(
+             str(_vec_file(c, vectors=((1.0, 0.0), (float("nan"), 1.0))))),
+         VectorsFileError, "row 1 (counting from 0), text 'б': the vector holds NaN"),
+    Case("vectors-duplicate-text", "vectors", "text 'а' twice with different vectors",
+         lambda c: __import__("toolkit").load_model(
+             str(_vec_file(c, texts=("а", "а"), vectors=((1.0, 0.0), (0.0, 1.0))))),
+         VectorsFileError, "row 1 (counting from 0), text 'а': the same text as row 0 with a "
+         "different vector"),
+    Case("vectors-unknown-text", "vectors", "encode(vectors model, ['в']) ('в' not in the file)",
+         lambda c: __import__("toolkit").encode(_vec_model(c), ["а", "в"], cache=False),
+         UnknownTextError, "1 text(s) not in the vectors file"),
+    Case("vectors-finetune", "vectors", "finetune(load_model('v.parquet'), pairs)",
+         lambda c: _training().finetune(_vec_model(c), [("а", "б"), ("б", "а")]),
+         VectorsNotTrainable, "not a model: vectors cannot be fine-tuned"),
     # ---- load_model --------------------------------------------------------------------------
     Case("model-missing-folder", "load_model", "load_model('/nonexistent/model')",
          lambda c: __import__("toolkit").load_model(str(c.tmp / "nope" / "model")),
@@ -501,6 +581,28 @@ CASES: list[Case] = [
     Case("search-title-not-str", "search", "search('q', {'a': 'T', 'b': None})",
          lambda c: _search("q", corpus={"a": "T", "b": None}), TypeError,
          "corpus['b'] must be a str title"),
+    # ---- toolkit.explorer ------------------------------------------------------------------
+    Case("explorer-grade", "explorer", "Explorer.judge(query, doc, 3)",
+         lambda c: _explorer(c).judge("робот", "a", 3), _DataError(),
+         "grade: expected 0, 1 or 2, got 3"),
+    Case("explorer-unknown-doc", "explorer", "Explorer.judge(query, 'zz', 1)",
+         lambda c: _explorer(c).judge("робот", "zz", 1), _DataError(),
+         "doc_id: 'zz' is not a document id of the corpus"),
+    Case("explorer-bad-file", "explorer", "Explorer(..., judgments=a file with grade 3 in row 3)",
+         lambda c: _explorer(c, "query_id,doc_id,relevance\nq,a,1\nq,b,3\n"), _DataError(),
+         "judged.csv, row 3, column 'relevance': grade 3 is not 0, 1 or 2"),
+    Case("search-unknown-index", "search", "search(..., index='hnsw')",
+         lambda c: __import__("toolkit.search", fromlist=["x"]).search(
+             "q", ["A", "B"], systems=["bm25"], index="hnsw"),
+         ValueError, "index must be one of ('auto', 'exact', 'approx'), got 'hnsw'"),
+    Case("index-damaged-file", "search", "load_index(<a file that is not an index>)",
+         lambda c: __import__("toolkit.index", fromlist=["x"]).load_index(
+             c.file("x.tkindex", b"not an index" * 10)),
+         ValueError, "x.tkindex: not a toolkit index file"),
+    Case("index-query-dim", "search", "ExactIndex(2-d vectors).search(3-d queries)",
+         lambda c: __import__("toolkit.index", fromlist=["x"]).ExactIndex(
+             np.eye(2, dtype=np.float32)).search(np.ones((1, 3), dtype=np.float32)),
+         ValueError, "queries have dim 3 but the index holds dim 2"),
     # ---- command line (one `error:` line on stderr, non-zero exit, no traceback) -------------
     Case("cli-validate-missing", "cli", "data validate missing.csv",
          lambda c: ["data", "validate", str(c.tmp / "missing.csv")], SystemExit,
@@ -546,6 +648,18 @@ CASES: list[Case] = [
     Case("cli-report-parameter-no-value", "cli", "report -p MODEL (no =VALUE)",
          lambda c: ["report", "-p", "MODEL"],
          SystemExit, "argument -p/--parameter: expected NAME=VALUE, got 'MODEL'"),
+    Case("cli-report-parameters-file-list", "cli", "report -f p.yaml (a YAML list, not a mapping)",
+         lambda c: ["report", "--out", str(c.tmp / "r"), "-f", str(c.file("p.yaml", "- MODEL\n")),
+                    str(_param_nb(c))],
+         SystemExit, "p.yaml: expected a mapping NAME: value at the top level, got a list"),
+    Case("cli-report-parameters-file-unknown-key", "cli", "report -f p.yaml (key MODLE; NB "
+         "declares MODEL)",
+         lambda c: ["report", "--out", str(c.tmp / "r"), "-f",
+                    str(c.file("p.yaml", "MODLE: x\n")), str(_param_nb(c))],
+         SystemExit, "p.yaml; did you mean MODEL?)"),
+    Case("cli-encode-out-not-parquet", "cli", "encode --out v.csv",
+         lambda c: ["encode", "--out", str(c.tmp / "v.csv")], SystemExit,
+         "v.csv: expected a file name ending in .parquet"),
     Case("cli-search-unknown-system", "cli", "search q --system bm52",
          lambda c: ["search", "q", "--system", "bm52"], SystemExit, "unknown system 'bm52'"),
     Case("cli-encode-corpus-no-column", "cli", "encode-corpus F.csv --out D --text-column nope",
@@ -628,7 +742,7 @@ def test_catalogue_is_big_and_ids_unique():
     assert len(ids) == len(set(ids))
     assert len(CASES) >= 30
     assert {c.area for c in CASES} >= {
-        "data", "encode", "load_model", "metrics", "training", "clustering", "cli"
+        "data", "encode", "load_model", "metrics", "training", "clustering", "cli", "vectors"
     }
 
 

@@ -89,7 +89,7 @@ def test_bad_parameter_syntax_is_a_value_error(text, fragment):
 def test_cli_passes_typed_parameters_to_build_report(monkeypatch, tmp_path, capsys):
     seen = {}
 
-    def fake_build_report(out_dir, notebooks, parameters):
+    def fake_build_report(out_dir, notebooks, parameters, parameters_file=None):
         seen.update(out_dir=out_dir, notebooks=notebooks, parameters=parameters)
         return out_dir / "index.html"
 
@@ -183,3 +183,113 @@ def test_name_known_to_some_goes_to_those_only_and_everything_is_recorded(built)
     page = BeautifulSoup((out / "01_a.html").read_text(encoding="utf-8"), "html.parser")
     text = page.get_text()
     assert "# Parameters" in text and f'MODEL = "{MODEL}"' in text and "N = 3" in text
+
+
+# --- --parameters-file (papermill's -f) ----------------------------------------------------
+
+
+def test_yaml_and_json_files_keep_their_types(tmp_path):
+    yml = tmp_path / "params.yaml"
+    yml.write_text(
+        "MODEL: vectors.parquet\nSEEDS: [0, 1]\nN: 3\nNOISE: 0.5\nDATA: null\n"
+        "GRID: {lr: [0.1]}\nWHEN: 2024-01-02\n",
+        encoding="utf-8",
+    )
+    got = report.read_parameters_file(yml)
+    assert got == {
+        "MODEL": "vectors.parquet", "SEEDS": [0, 1], "N": 3, "NOISE": 0.5, "DATA": None,
+        "GRID": {"lr": [0.1]}, "WHEN": "2024-01-02",  # papermill's loader keeps dates as text
+    }
+    js = tmp_path / "params.json"
+    js.write_text('{"SEEDS": [0, 1], "FLAG": true}', encoding="utf-8")
+    assert report.read_parameters_file(js) == {"SEEDS": [0, 1], "FLAG": True}
+    empty = tmp_path / "empty.yml"
+    empty.write_text("", encoding="utf-8")
+    assert report.read_parameters_file(empty) == {}  # as papermill: no parameters
+
+
+@pytest.mark.parametrize(
+    "name, text, fragment",
+    [
+        ("p.yaml", "- MODEL\n- N\n", "p.yaml: expected a mapping NAME: value at the top level, "
+         "got a list"),
+        ("p.yaml", "MODEL: [1,\n", "p.yaml, line 2, column 1: invalid YAML"),
+        ("p.json", '{"MODEL": 1,}', "p.json, line 1, column 13: invalid JSON"),
+        ("p.yaml", "1X: 2\n", "p.yaml: key '1X' is not a parameter name"),
+        ("p.yaml", "3: 2\n", "p.yaml: key 3 is not a parameter name"),
+        ("p.toml", "MODEL = 1\n", "p.toml: expected a .yaml, .yml or .json file"),
+    ],
+)
+def test_bad_parameters_file_names_the_file_and_key(tmp_path, name, text, fragment):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        report.read_parameters_file(path)
+    assert fragment in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_parameters_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.yaml: no such file"):
+        report.read_parameters_file(tmp_path / "nope.yaml")
+
+
+def test_unknown_key_in_file_is_named_as_a_key_of_that_file(two_notebooks, tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("MODLE: x\nN: 2\n", encoding="utf-8")
+    with pytest.raises(ReportError) as info:
+        build_report(tmp_path / "r", list(two_notebooks), parameters_file=path)
+    assert str(info.value).startswith(
+        f"unknown parameter(s) MODLE (key in {path}; did you mean MODEL?)"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_parameters_file_and_p_override(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_build_report(out_dir, notebooks, parameters, parameters_file):
+        seen.update(parameters=parameters, parameters_file=parameters_file)
+        return out_dir / "index.html"
+
+    monkeypatch.setattr(report, "build_report", fake_build_report)
+    assert main(["report", "--out", str(tmp_path), "-f", "a.yaml", "-p", "N=4"]) == 0
+    assert seen == {"parameters": {"N": 4}, "parameters_file": "a.yaml"}
+    assert main(["report", "--out", str(tmp_path), "--parameters-file", "b.json"]) == 0
+    assert seen == {"parameters": None, "parameters_file": "b.json"}
+
+
+def test_file_values_reach_the_kernel_and_p_overrides_them(two_notebooks, tmp_path, capsys):
+    path = tmp_path / "params.yaml"
+    path.write_text(f"MODEL: {MODEL}\nN: [1, 2]\n", encoding="utf-8")
+    out = tmp_path / "reports"
+    argv = ["report", "--out", str(out), "-f", str(path), "-p", "N=7", *map(str, two_notebooks)]
+    assert main(argv) == 0
+    a = nbformat.read(out / "01_a.ipynb", as_version=4)
+    b = nbformat.read(out / "02_b.ipynb", as_version=4)
+    assert f"A saw MODEL={MODEL} N=7" in _printed(a)  # -p N=7 beat the file's list
+    assert "B saw N=7 MODEL=None" in _printed(b)
+    path.write_text("N: [1, 2]\n", encoding="utf-8")
+    assert main(["report", "--out", str(out), "-f", str(path), str(two_notebooks[1])]) == 0
+    b = nbformat.read(out / "02_b.ipynb", as_version=4)
+    assert "B saw N=[1, 2] MODEL=None" in _printed(b)  # a YAML list stays a list
+
+
+def test_relative_path_from_the_callers_folder_reaches_the_kernel_absolute(
+    two_notebooks, tmp_path, monkeypatch, capsys
+):
+    """The kernels run in the notebook's folder: ``DATA=my_set/`` must still mean ./my_set."""
+    caller = tmp_path / "caller"
+    (caller / "my_set").mkdir(parents=True)
+    monkeypatch.chdir(caller)
+    out = tmp_path / "reports"
+    argv = ["report", "--out", str(out), "-p", "MODEL=my_set", "-p", "N=2",
+            str(two_notebooks[0])]
+    assert main(argv) == 0
+    a = nbformat.read(out / "01_a.ipynb", as_version=4)
+    assert f"A saw MODEL={caller / 'my_set'} N=2" in _printed(a)
+    assert "MODEL: relative path(s) made absolute" in capsys.readouterr().out
+    # a hub id (no such folder here) and other values pass unchanged
+    assert main(["report", "--out", str(out), "-p", f"MODEL={MODEL}", str(two_notebooks[0])]) == 0
+    a = nbformat.read(out / "01_a.ipynb", as_version=4)
+    assert f"A saw MODEL={MODEL} N=1" in _printed(a)

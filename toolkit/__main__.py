@@ -2,6 +2,9 @@
 
 Commands:
     search QUERY...         ranked titles for your queries: dense model, BM25, fusions
+    encode --out FILE       precomputed vectors: encode every title and query of a set (--data,
+                            default the demo set; --texts FILE adds one text per line) with
+                            --model into FILE.parquet, which load_model() reads as a model
     demo                    top-3 titles for the model card's queries with the default model
     cache info|clear        list or delete the embedding cache
     encode-corpus FILE --out DIR
@@ -13,7 +16,8 @@ Commands:
     evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
     report [-p NAME=VALUE]  execute the notebooks into reports/ and render HTML; -p sets a
                             notebook parameter (typed like papermill's -p), e.g.
-                            -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/
+                            -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/;
+                            --parameters-file FILE (-f) reads NAME: value from YAML/JSON
     execute NOTEBOOK...     restart and run notebooks in place (how the committed outputs are made)
 
 A user error (bad file, missing model, bad argument) prints one line starting with
@@ -65,11 +69,51 @@ def _cmd_search(args: argparse.Namespace) -> int:
             raise ValueError(f"--system {name!r} is given twice")
         # "dense" is the --model model; every other name is read by toolkit.search
         systems[name] = (args.model or "default") if name == "dense" else name
-    table = search(args.queries, rs, systems=systems, k=args.k)
+    table = search(args.queries, rs, systems=systems, k=args.k, index=args.index)
     data = args.data or "demo set"
     print(f"data: {data} ({len(rs.corpus)} titles); model: {args.model or 'default'}\n")
     print(format_results(table))
     return 0
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from toolkit.data import load
+    from toolkit.models import load_model
+    from toolkit.vectors import check_out_path, encode_to_file, texts_of
+
+    check_out_path(args.out)  # before the (possibly large) model is loaded
+    texts: list[str] = []
+    sources = []
+    if args.data is not None or not args.texts:
+        texts += texts_of(load(args.data))
+        sources.append(args.data or "demo set")
+    for name in args.texts or []:
+        texts += _read_text_lines(Path(name))
+        sources.append(name)
+    model = load_model(args.model, device=args.device, revision=args.revision)
+    out = encode_to_file(
+        model, texts, args.out, model_spec=args.model or "default", revision=args.revision,
+        data=" + ".join(sources), command="python -m toolkit " + " ".join(args.argv),
+        batch_size=args.batch_size,
+    )
+    n = len(dict.fromkeys(texts))
+    print(f"wrote {n} texts from {' + '.join(sources)}, encoded by {args.model or 'default'}, "
+          f"to {out} ({out.stat().st_size / 1e6:.1f} MB); use it as a model: "
+          f"load_model({str(out)!r}) or -p MODEL={out}")
+    return 0
+
+
+def _read_text_lines(path: Path) -> list[str]:
+    """Texts of a --texts file: one per line, UTF-8, line ends stripped, empty lines skipped."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ValueError(f"--texts {path}, line {line}: not UTF-8 text") from None
+    texts = [line for line in raw.splitlines() if line.strip()]
+    if not texts:
+        raise ValueError(f"--texts {path}: no texts (expected one text per line)")
+    return texts
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
@@ -137,7 +181,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     parameters = dict(args.parameters or [])
     index = build_report(
-        out_dir=Path(args.out), notebooks=args.notebooks or None, parameters=parameters or None
+        out_dir=Path(args.out),
+        notebooks=args.notebooks or None,
+        parameters=parameters or None,
+        parameters_file=args.parameters_file,
     )
     print(f"report written: {index}")
     return 0
@@ -198,7 +245,25 @@ def _parser() -> argparse.ArgumentParser:
         help="dense (the --model model), bm25, rrf(k=60), fusion(w=0.9, norm=zscore), "
         "a model name/folder; repeat for several (default: dense)",
     )
+    p.add_argument(
+        "--index", choices=["auto", "exact", "approx"], default="auto",
+        help="dense search: exact, approximate (cached faiss HNSW, recall@10 printed on "
+        "build) or auto (exact below 100,000 titles)",
+    )
     p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("encode", help="precomputed vectors of a set's texts, usable as a model")
+    p.add_argument("--model", default=None, help="model id, folder or builtin name (default)")
+    p.add_argument("--data", default=None, help="pairs file or folder; default: demo set "
+                   "(not used when only --texts is given)")
+    p.add_argument("--texts", action="append", default=None, metavar="FILE",
+                   help="a UTF-8 file with one text per line (empty lines skipped); repeat "
+                   "for several")
+    p.add_argument("--out", required=True, help="the .parquet file to write")
+    p.add_argument("--revision", default=None, help="hub revision of --model")
+    p.add_argument("--device", default=None, help="torch device, e.g. cuda (default: auto)")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("cache", help="embedding cache")
     p.add_argument("action", choices=["info", "clear"])
@@ -246,6 +311,11 @@ def _parser() -> argparse.ArgumentParser:
         "else text); repeat for several. A name no notebook declares is an error; a name "
         "only some declare goes to those only",
     )
+    p.add_argument(
+        "-f", "--parameters-file", default=None, metavar="FILE",
+        help="YAML or JSON file with a mapping NAME: value (like papermill's -f); values keep "
+        "their YAML types (lists too); -p overrides it; checked like -p",
+    )
     p.add_argument("notebooks", nargs="*")
     p.set_defaults(func=_cmd_report)
 
@@ -258,6 +328,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     from toolkit.data import DataError
     from toolkit.models import ModelNotAvailable
     from toolkit.report import ReportError

@@ -109,8 +109,9 @@ def load_models(specs: Sequence[Any] | Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in specs:
         name = "default" if spec is None else str(spec)
-        if Path(name).expanduser().is_dir():
-            name = Path(name).expanduser().resolve().name
+        path = Path(name).expanduser()
+        if path.is_dir() or (path.suffix.lower() == ".parquet" and path.is_file()):
+            name = path.resolve().name  # a folder or a vectors file: its last path part
         if name in out:
             raise ValueError(f"models: {name!r} is listed twice")
         out[name] = load_model(spec)

@@ -604,8 +604,14 @@ def retrieval_metrics_from_embeddings(
         gains: ``"linear"`` or ``"exponential"`` nDCG gains.
         similarity: ``"cosine"`` (default; rows are L2-normalised in float32) or ``"dot"``.
         chunk_size: Queries per chunk; ``None`` picks ``min(1024, max(1, 2**25 // n_docs))``.
-            Peak extra memory is about ``chunk_size x n_docs x 4`` bytes (twice for the
-            temporary comparisons) plus one float32 copy of ``doc_emb``.
+            Memory bound: the embeddings themselves (for ``"cosine"`` plus one normalised
+            float32 copy of each; ``"dot"`` uses float32 input as is) plus about
+            ``2 x chunk_size x n_docs x 4`` bytes for a score block and its comparisons
+            (~256 MiB with the default chunk, whatever the number of queries) and a few
+            integers per relevant doc. Measured (``benchmarks/bench_scale.py --steps
+            metrics``, 2026-12-02): 2,000 queries x 1,000,000 docs x 512-d, ``"dot"``: peak
+            RSS 2.31 GiB, of which 1.91 GiB are the doc vectors; 10,000 queries add 20 MiB of
+            query vectors, not another block.
         zero_rows: For ``"cosine"``: ``"raise"`` (default) refuses an all-zero row, whose
             cosine is undefined; ``"keep"`` applies the toolkit's zero-vector policy (see
             :mod:`toolkit._validation`): the row stays zero and scores 0 against everything,

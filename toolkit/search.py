@@ -216,31 +216,63 @@ def _systems(systems: Any) -> dict[str, Any]:
     return out
 
 
-def _scores(
-    systems: dict[str, Any], queries: list[str], titles: list[str], doc_ids: list[str]
-) -> dict[str, np.ndarray]:
+def _ranked(
+    systems: dict[str, Any],
+    queries: list[str],
+    titles: list[str],
+    doc_ids: list[str],
+    keep: int,
+    index: str,
+    index_meta: dict[str, dict[str, Any]],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{name: (scores, cols)}``: each system's top ``keep`` per query, best first.
+
+    A dense model goes through :func:`toolkit.index.dense_index` (exact or approximate);
+    BM25 and fusions rank their full score matrix with the metrics' tie rule (a fusion
+    needs every title's dense score, so the first dense model's matrix is then computed
+    exactly whatever ``index`` says).
+    """
     from toolkit.encoding import encode
     from toolkit.evaluation import Fusion
+    from toolkit.index import dense_index
     from toolkit.lexical import bm25_scores
+    from toolkit.metrics import rank_columns, tie_order
 
-    dense: dict[str, np.ndarray] = {}
-    for name, system in systems.items():
-        if _is_model(system):
-            q = encode(system, queries, show_progress=False)
-            d = encode(system, titles, show_progress=False)
-            dense[name] = np.asarray(q @ d.T, dtype=np.float64)
+    order = tie_order(doc_ids)
+
+    def top(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cols = np.stack([rank_columns(row, order)[:keep] for row in matrix])
+        return np.take_along_axis(matrix, cols, axis=1), cols
+
     needs_bm25 = any(isinstance(s, Fusion) or s == "bm25" for s in systems.values())
+    needs_fusion = any(isinstance(s, Fusion) for s in systems.values())
+    first = next((n for n, s in systems.items() if _is_model(s)), None)
     bm25 = bm25_scores(queries, titles).astype(np.float64) if needs_bm25 else None
-    first = next(iter(dense.values()), None)
-    out: dict[str, np.ndarray] = {}
+    first_matrix = None
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, system in systems.items():
+        if not _is_model(system):
+            continue
+        q = encode(system, queries, show_progress=False)
+        if needs_fusion and name == first:
+            d = encode(system, titles, show_progress=None)
+            first_matrix = np.asarray(q @ d.T, dtype=np.float64)
+            out[name] = top(first_matrix)
+            index_meta[name] = {"kind": "exact", "n": len(titles), "dim": int(d.shape[1])}
+            continue
+        idx = dense_index(system, titles, doc_ids, kind=index, queries=q)
+        scores, cols = idx.search(q, keep)
+        out[name] = (scores.astype(np.float64), cols)
+        index_meta[name] = dict(idx.meta)
+    result: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, system in systems.items():
         if isinstance(system, Fusion):
-            out[name] = np.asarray(system.fuse(first, bm25, doc_ids), dtype=np.float64)
+            result[name] = top(np.asarray(system.fuse(first_matrix, bm25, doc_ids), np.float64))
         elif isinstance(system, str):  # "bm25"
-            out[name] = bm25
+            result[name] = top(bm25)
         else:
-            out[name] = dense[name]
-    return out
+            result[name] = out[name]
+    return result
 
 
 # -------------------------------------------------------------------------------------- api
@@ -253,6 +285,7 @@ def search(
     systems: Any = None,
     k: int = 10,
     qrels: Mapping[str, Mapping[str, float]] | None = None,
+    index: str = "auto",
 ) -> pd.DataFrame:
     """Rank a corpus of titles for free-text queries with one or more systems.
 
@@ -272,41 +305,55 @@ def search(
         k: Titles kept per query and system (at most the corpus size), >= 1.
         qrels: ``{query_text: {doc_id: grade}}``; its grades are used for those query
             texts (on top of a RetrievalSet's own qrels).
+        index: How dense models search (:mod:`toolkit.index`): ``"exact"`` scores every
+            title (the same ranking as the full score matrix); ``"approx"`` uses a faiss
+            HNSW index built from the cached vectors, kept under ``<cache_dir>/index`` keyed
+            by model + corpus and reloaded next time, with recall@10 against exact measured
+            and printed on every build; ``"auto"`` (default) is exact below
+            :data:`toolkit.index.AUTO_EXACT_BELOW` titles and approximate above. BM25 and
+            fusions always score every title.
 
     Returns:
         A DataFrame with columns ``query, system, rank, doc_id, title, score, grade``, one
         row per query x system x rank (rank 1-based, in that order). ``grade`` is the qrels
         grade of the (query, doc) pair, ``pd.NA`` when it is unjudged. Ranks follow the
         metrics' tie rule: score descending, then doc id (as text) descending.
+        ``table.attrs["index"]`` is ``{system: index meta}`` for the dense systems (kind,
+        size, and for an approximate index its ``recall_at_10``, ``ef_search``, build time).
 
     Raises:
         TypeError: A query, title or system of the wrong type (the message names its
             position).
-        ValueError: An empty query or corpus, an unknown system name, ``k < 1``.
+        ValueError: An empty query or corpus, an unknown system name, ``k < 1``, an
+            unknown ``index``.
         ModelNotAvailable: A model spec that cannot be loaded.
     """
-    from toolkit.metrics import rank_columns, tie_order
+    from toolkit.index import resolve_kind
 
     texts = _queries(queries)
     k = _k(k)
     doc_ids, titles, judged = _corpus(corpus)
+    resolve_kind(index, len(doc_ids))  # checks the value before any model is loaded
     if qrels is not None:
         for text, grades in _qrels(qrels).items():
             judged.setdefault(text, {}).update(grades)
     resolved = _systems(systems)
-    scores = _scores(resolved, texts, titles, doc_ids)
-
-    order = tie_order(doc_ids)
     keep = min(k, len(doc_ids))
+    index_meta: dict[str, dict[str, Any]] = {}
+    ranked = _ranked(resolved, texts, titles, doc_ids, keep, index, index_meta)
+
     rows: list[tuple] = []
     for qi, text in enumerate(texts):
         grades = judged.get(text, {})
-        for name, matrix in scores.items():
-            row = matrix[qi]
-            for rank, col in enumerate(rank_columns(row, order)[:keep], start=1):
+        for name, (scores, cols) in ranked.items():
+            rank = 0
+            for col, score in zip(cols[qi].tolist(), scores[qi].tolist(), strict=True):
+                if col < 0:  # an approximate index that found fewer than k titles
+                    continue
+                rank += 1
                 doc_id = doc_ids[col]
                 grade = grades.get(doc_id, pd.NA)
-                rows.append((text, name, rank, doc_id, titles[col], float(row[col]), grade))
+                rows.append((text, name, rank, doc_id, titles[col], score, grade))
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["rank"] = table["rank"].astype("int64")
     table["score"] = table["score"].astype("float64")
@@ -314,6 +361,7 @@ def search(
     known = grades.dropna()
     integral = all(float(g).is_integer() for g in known)
     table["grade"] = pd.array(grades.tolist(), dtype="Int64" if integral else "Float64")
+    table.attrs["index"] = index_meta
     return table
 
 

@@ -805,6 +805,8 @@ def finetune(
         warned about).
 
     Raises:
+        toolkit.vectors.VectorsNotTrainable: ``model`` is precomputed vectors
+            (``load_model("vectors.parquet")``): there are no weights to train.
         ValueError: If ``train_pairs`` holds something other than two non-empty strings per
             row (the message names the row), or is empty; if batches would hold a single
             pair (one training pair, or ``batch_size=1``: MNRL has no in-batch negatives
@@ -820,6 +822,9 @@ def finetune(
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers.trainer_callback import PrinterCallback
 
+    from toolkit.vectors import refuse_training
+
+    refuse_training(model)  # precomputed vectors have no weights to train
     pairs = _as_pairs(train_pairs)
     if recipe.loss == "mnrl" and min(len(pairs), recipe.batch_size) < 2:
         what = f"{len(pairs)} pair" if len(pairs) < 2 else f"batch_size={recipe.batch_size}"
