@@ -60,7 +60,7 @@ def test_duplicates_encoded_once(counting, cache):
 
 def test_hit_miss_and_partial_hit(counting, cache):
     first = encode(counting, TEXTS[:2], cache=cache)
-    assert sorted(counting.seen) == sorted(TEXTS[:2])  # misses go longest first
+    assert sorted(counting.seen) == sorted(TEXTS[:2])
     counting.seen.clear()
     again = encode(counting, TEXTS[:2], cache=cache)  # full hit
     assert counting.seen == []
@@ -249,3 +249,12 @@ def test_cache_file_of_the_former_layout_still_serves_and_takes_rows(counting, c
         sql = con.execute("SELECT sql FROM sqlite_master WHERE name='vectors'").fetchone()[0]
         assert "WITHOUT ROWID" in sql and con.execute("PRAGMA page_size").fetchone()[0] == 4096
         assert con.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] == 4
+
+
+def test_misses_of_several_chunks_go_longest_first(counting, monkeypatch):
+    import toolkit.encoding as enc
+
+    monkeypatch.setattr(enc, "_CHUNK", 2)
+    out = encode(counting, TEXTS, cache=False)
+    assert counting.seen == sorted(TEXTS, key=len, reverse=True)
+    np.testing.assert_allclose(out, _reference(counting, TEXTS), atol=1e-6)  # input order

@@ -356,7 +356,7 @@ def encode(
 
     Vectors are written straight into the result array (cache hits as they are read,
     misses chunk by chunk), so the output is held once, not collected and then copied.
-    Misses are encoded longest first across the whole call (what
+    Misses of more than one chunk are encoded longest first across the whole call (what
     ``SentenceTransformer.encode`` does within one call), so chunking adds no padding.
 
     Empty and whitespace-only strings are encoded like any other text (the model decides
@@ -431,9 +431,11 @@ def encode(
     misses = [t for t in first if t not in found]
     del found
     if misses:
-        # Longest first, as SentenceTransformer.encode orders one call: chunks then hold
-        # texts of similar length and padded models pad no more than a single call would.
-        misses.sort(key=len, reverse=True)
+        if len(misses) > _CHUNK:
+            # Several chunks: longest first over all of them, as SentenceTransformer.encode
+            # orders one call, so padded models pad no more than a single call would. (One
+            # chunk keeps the input order: the model sorts it itself.)
+            misses.sort(key=len, reverse=True)
         show = len(misses) > _PROGRESS_ABOVE if show_progress is None else show_progress
         label = model_label(model) if store is not None else ""
         extra = {"pool": pool} if pool is not None else {}
