@@ -13,6 +13,9 @@ that title is first; two identical titles tie and follow the same id rule.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -221,3 +224,16 @@ def test_cli_search_errors_one_line(argv, fragment, capsys):
     assert rc == 2
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
+
+
+@pytest.mark.parametrize("first", ["import toolkit", "import toolkit.search",
+                                   "from toolkit.search import format_results"])
+def test_toolkit_search_is_callable_whatever_was_imported_first(first):
+    """``toolkit.search(...)`` once failed after ``toolkit.search`` the module was imported."""
+    code = (f"{first}\nimport toolkit\n"
+            "t = toolkit.search('робот', {'a': 'Робот-доставщик', 'b': 'Шифр'}, "
+            "systems=['bm25'], k=2)\n"
+            "print(list(t['doc_id']), callable(toolkit.search.format_results))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["['a',", "'b']", "True"]

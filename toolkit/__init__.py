@@ -57,6 +57,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
+    if name == "search":  # the callable module, whatever the import order (see toolkit.search)
+        value = importlib.import_module(module)
     globals()[name] = value
     return value
 

@@ -21,6 +21,8 @@ Example:
 from __future__ import annotations
 
 import numbers
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -386,3 +388,19 @@ def format_results(table: pd.DataFrame, *, width: int = 90) -> str:
         lines.append("")
     lines.append("grade: the qrels grade of (query, title); · = unjudged")
     return "\n".join(lines)
+
+
+class _CallableModule(types.ModuleType):
+    """``toolkit.search`` is both this module and the function :func:`search`.
+
+    Importing the submodule (``from toolkit.search import format_results``, done by the
+    explorer) makes Python bind ``toolkit.search`` to the module, after which
+    ``toolkit.search("...")`` failed with "'module' object is not callable" depending on
+    import order. Making the module callable keeps both spellings working in any order.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
