@@ -16,8 +16,10 @@ from toolkit.plots._style import (
     SERIES_COLORS,
     UNKNOWN_COLOR,
     apply_layout,
+    fit_map_frame,
     hover_text,
     ipc_section,
+    round_coords,
     scatter_class,
 )
 
@@ -102,8 +104,9 @@ def plot_cluster_map(
         doc_ids: Document id per point (default: the row number).
         max_keywords: Keywords shown in legend names and hover.
         title: Figure title.
-        width: Figure width in pixels.
-        height: Figure height in pixels.
+        width: Figure width in pixels (``None``: from the points' aspect ratio and the
+            legend; see :func:`~toolkit.plots._style.fit_map_frame`).
+        height: Figure height in pixels (``None``: likewise).
 
     Returns:
         The figure.
@@ -121,6 +124,7 @@ def plot_cluster_map(
     if not np.isfinite(coords).all():
         raise ValueError(f"xy: row {int(np.argwhere(~np.isfinite(coords))[0, 0])} is not finite")
     n = coords.shape[0]
+    (coords,) = round_coords(coords)  # 1e-4 of the span: far below a pixel, far fewer bytes
     lab = np.asarray(labels)
     if lab.ndim != 1 or len(lab) != n:
         raise ValueError(f"labels: expected {n} labels (one per row of xy), got shape {lab.shape}")
@@ -190,8 +194,13 @@ def plot_cluster_map(
                     hoverinfo="skip",
                 )
             )
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
-    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, scaleanchor="x")
+    width, height = fit_map_frame(
+        fig,
+        coords,
+        width=width,
+        height=height,
+        legend_names=[t.name for t in fig.data if t.showlegend is not False],
+    )
     return apply_layout(
         fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
     )

@@ -18,8 +18,10 @@ from toolkit.plots._style import (
     WRONG_COLOR,
     aligned_list,
     apply_layout,
+    fit_map_frame,
     hover_text,
     ipc_section,
+    round_coords,
     scatter_class,
 )
 
@@ -47,7 +49,8 @@ def plot_embedding_map(
 
     1. ``"relevant links"``: grey lines from each query to each of its relevant titles, all
        segments in one trace as ``[query, doc, None, ...]`` in ``links`` order; hovering a
-       segment end names the pair.
+       segment end names the pair by ids (``query q1 → relevant d4``; the full texts are in
+       the hover of the query and title markers at the two ends).
     2. ``"wrong top-1 links"``: dashed red lines from a query to its top-1 title when that title
        is not among the query's ``links``.
     3. Titles, one trace per IPC section present, in the fixed order A..H, then
@@ -57,8 +60,12 @@ def plot_embedding_map(
     5. ``"queries"``: black diamonds; hover shows the query id and full text.
 
     Every trace uses ``go.Scattergl`` when titles + queries exceed 2,000 points, else
-    ``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes are
-    drawn at equal scale without tick labels, since reduced coordinates have no units.
+    ``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes have
+    no tick labels, since reduced coordinates have no units; coordinates are rounded to
+    1e-4 of their span (:func:`~toolkit.plots._style.round_coords`), and the points fill the
+    frame: axis ranges are their extent and the figure's size follows their aspect ratio
+    (:func:`~toolkit.plots._style.fit_map_frame`), so both axes have the same scale unless
+    ``width`` and ``height`` are both given.
 
     Args:
         doc_xy: Title coordinates, shape ``(n_docs, 2)``.
@@ -73,8 +80,8 @@ def plot_embedding_map(
         top1: ``query_id -> doc_id`` retrieved first (``None``: nothing retrieved); needs
             ``links``, which decide whether the hit is wrong.
         title: Figure title.
-        width: Figure width in pixels (``None``: plotly default).
-        height: Figure height in pixels (``None``: plotly default).
+        width: Figure width in pixels (``None``: from the points' aspect ratio).
+        height: Figure height in pixels (``None``: from the points' aspect ratio).
 
     Returns:
         The figure.
@@ -122,6 +129,7 @@ def plot_embedding_map(
         raise ValueError("top1 needs links (the relevant titles) to tell wrong hits apart")
     _check_links(links, query_index, doc_index)
     _check_top1(top1, query_index, doc_index)
+    doc_xy_arr, query_xy_arr = round_coords(doc_xy_arr, query_xy_arr)
 
     trace_cls = scatter_class(n_docs + n_queries)
     fig = go.Figure()
@@ -141,7 +149,7 @@ def plot_embedding_map(
             j = query_index[qid]
             for doc_id in docs:
                 i = doc_index[doc_id]
-                pair = f"{query_label(j)}<br>relevant → {doc_label(i)}"
+                pair = f"query {hover_text(qid)} → relevant {hover_text(doc_id)}"
                 xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
                 ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
                 hover += [pair, pair, None]
@@ -170,7 +178,7 @@ def plot_embedding_map(
         xs, ys, hover = [], [], []
         for qid, doc_id in wrong:
             j, i = query_index[qid], doc_index[doc_id]
-            pair = f"{query_label(j)}<br>wrong top-1 → {doc_label(i)}"
+            pair = f"query {hover_text(qid)} → wrong top-1 {hover_text(doc_id)}"
             xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
             ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
             hover += [pair, pair, None]
@@ -262,9 +270,12 @@ def plot_embedding_map(
                 hoverinfo="text",
             )
         )
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
-    fig.update_yaxes(
-        showticklabels=False, zeroline=False, showgrid=False, scaleanchor="x", scaleratio=1
+    width, height = fit_map_frame(
+        fig,
+        np.vstack([doc_xy_arr, query_xy_arr]),
+        width=width,
+        height=height,
+        legend_names=[t.name for t in fig.data],
     )
     return apply_layout(
         fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}

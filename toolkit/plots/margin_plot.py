@@ -25,6 +25,9 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 NEGATIVE_COLOR = "#555555"  # hardest-negative markers
 SEGMENT_COLOR = "#BBBBBB"  # segments of queries with margin >= 0
+ROW_PX = 18  # default height per query row: room for one 11 px tick label
+LABEL_FONT_PX = 11
+_FRAME_PX = 170  # title, x axis and margins around the rows
 
 
 def plot_margins(
@@ -41,7 +44,9 @@ def plot_margins(
     negative margin on top; queries without a hardest negative (every title relevant:
     ``hardest_negative`` and ``margin`` both missing) come last with the green marker only.
     Row ``i`` of the sorted table sits at ``y=i`` (the axis is reversed). Tick labels are the
-    ``query`` column cut to ``max_label_chars`` when present, else the ``query_id``.
+    ``query`` column cut to ``max_label_chars`` when present, else the ``query_id``, in an
+    11 px font; without ``height`` the figure grows by :data:`ROW_PX` (18 px) per query, so
+    the labels never overprint (83 queries: 1,664 px).
     Traces, in this order (an empty one is left out):
 
     1. ``"margin ≥ 0 (n=...)"``: light grey segments from hardest negative to best positive;
@@ -50,8 +55,9 @@ def plot_margins(
     3. ``"best positive"``: green circles;
     4. ``"hardest negative"``: dark grey diamonds.
 
-    Hover shows the query id, full query text, both scores, the margin, and every other
-    column of ``table`` (e.g. the ids or titles of the two documents).
+    Hover on either marker shows the query id, full query text, both scores, the margin, and
+    every other column of ``table`` (e.g. the ids or titles of the two documents); the
+    segments between the markers carry no hover of their own (their ends are the markers).
 
     Args:
         table: One row per query with columns ``query_id``, ``best_positive``,
@@ -62,7 +68,8 @@ def plot_margins(
         max_label_chars: Longest tick label.
         title: Figure title.
         width: Figure width in pixels (``None``: plotly default).
-        height: Figure height in pixels (``None``: plotly default).
+        height: Figure height in pixels (``None``: ``ROW_PX`` per query plus the frame, at
+            least 450).
 
     Returns:
         The figure.
@@ -164,11 +171,9 @@ def plot_margins(
             continue
         xs_seg: list[float | None] = []
         ys_seg: list[float | None] = []
-        hover_seg: list[str | None] = []
         for i in idx:
             xs_seg += [float(neg[i]), float(pos[i]), None]
             ys_seg += [ys[i], ys[i], None]
-            hover_seg += [hover[i], hover[i], None]
         fig.add_trace(
             trace_cls(
                 x=xs_seg,
@@ -176,8 +181,7 @@ def plot_margins(
                 mode="lines",
                 name=f"{name} (n={idx.size})",
                 line=line,
-                hovertext=hover_seg,
-                hoverinfo="text",
+                hoverinfo="skip",  # the markers at both ends carry the hover
             )
         )
     for name, values, marker in (
@@ -200,9 +204,12 @@ def plot_margins(
         tickmode="array",
         tickvals=ys,
         ticktext=[truncate_label(t, max_label_chars) for t in labels],
+        tickfont={"size": LABEL_FONT_PX},
         autorange="reversed",
     )
     fig.update_xaxes(title_text="similarity")
+    if height is None:
+        height = max(450, ROW_PX * len(rows) + _FRAME_PX)
     return apply_layout(fig, title=title, width=width, height=height)
 
 
