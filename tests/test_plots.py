@@ -679,6 +679,7 @@ def test_public_exports():
             "plot_similarity_distribution",
             "plot_similarity_heatmap",
             "plot_warmup_sensitivity",
+            "setup_notebook",
         ]
     )
     assert all(callable(getattr(plots, n)) for n in plots.__all__)
