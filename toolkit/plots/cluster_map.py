@@ -166,8 +166,8 @@ def plot_cluster_map(
             marker["symbol"] = [IPC_SYMBOLS.get(sections[i], UNKNOWN_SYMBOL) for i in members]
         fig.add_trace(
             trace_cls(
-                x=coords[members, 0].tolist(),
-                y=coords[members, 1].tolist(),
+                x=coords[members, 0].astype(np.float32),  # stored as base64 "bdata"
+                y=coords[members, 1].astype(np.float32),
                 mode="markers",
                 name=name,
                 legendgroup="clusters",

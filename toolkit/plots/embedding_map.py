@@ -210,8 +210,8 @@ def plot_embedding_map(
             continue
         fig.add_trace(
             trace_cls(
-                x=doc_xy_arr[members, 0].tolist(),
-                y=doc_xy_arr[members, 1].tolist(),
+                x=doc_xy_arr[members, 0].astype(np.float32),  # stored as base64 "bdata"
+                y=doc_xy_arr[members, 1].astype(np.float32),
                 mode="markers",
                 name=name,
                 marker={"color": color, "size": 7, "opacity": 0.8},
@@ -252,8 +252,8 @@ def plot_embedding_map(
     if n_queries:
         fig.add_trace(
             trace_cls(
-                x=query_xy_arr[:, 0].tolist(),
-                y=query_xy_arr[:, 1].tolist(),
+                x=query_xy_arr[:, 0].astype(np.float32),
+                y=query_xy_arr[:, 1].astype(np.float32),
                 mode="markers",
                 name="queries",
                 marker={
