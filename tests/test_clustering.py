@@ -412,7 +412,8 @@ def test_plot_cluster_map():
     assert list(first["marker"]["symbol"]).count("pentagon") == 7  # H01M
     assert "circle-open" in first["marker"]["symbol"]  # the unknown IPC
     assert "RU2" in first["hovertext"][0] and "H01M" in first["hovertext"][0]
-    assert "аккумулятор" in first["hovertext"][0] and TEXTS[2] in first["hovertext"][0]
+    assert TEXTS[2] in first["hovertext"][0]
+    assert "аккумулятор" in first["name"] and first["hoverinfo"] == "text+name"  # name in hover
     assert d["layout"]["title"]["text"] == "map"
     with pytest.raises(ValueError, match="texts"):
         plot_cluster_map(xy, labels, texts=TEXTS[:3])

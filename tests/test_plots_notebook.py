@@ -75,6 +75,8 @@ def test_each_figure_gets_json_and_a_small_deterministic_png(started):
     assert len(colours) > 4  # not blank: text, markers, lines in several colours
     other = _png(plot_rank({"a": 2, "b": 3}, width=640, height=360))
     assert other != png
+    wide = Image.open(io.BytesIO(_png(plot_rank({"a": 1}, width=1800, height=600))))
+    assert wide.size == (notebook.MAX_PNG_WIDTH, 300)  # scaled down as a notebook view shows it
 
 
 def test_quantize_png_keeps_size_and_shrinks_bytes():

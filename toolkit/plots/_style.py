@@ -82,7 +82,36 @@ def slim_template(fig: go.Figure, base: str = BASE_TEMPLATE) -> go.layout.Templa
     if types <= _CARTESIAN_TYPES:
         for key in _NON_CARTESIAN_LAYOUT:
             layout.pop(key, None)
+    if not _uses_default_colorscale(fig):
+        for key in ("colorscale", "coloraxis"):
+            layout.pop(key, None)
+        data = {
+            k: [{a: b for a, b in entry.items() if a != "colorscale"} for entry in entries]
+            for k, entries in data.items()
+        }
     return go.layout.Template(data=data, layout=layout)
+
+
+def _uses_default_colorscale(fig: go.Figure) -> bool:
+    """Whether a trace of ``fig`` may colour by the template's colour scale.
+
+    True for a heatmap/contour without its own ``colorscale``, or markers coloured by
+    numbers without one; the template's scales (about 2 KB) are kept only then.
+    """
+    for trace in fig.data:
+        if trace.type in ("heatmap", "contour", "histogram2d", "histogram2dcontour"):
+            if trace.colorscale is None:
+                return True
+        marker = getattr(trace, "marker", None)
+        color = getattr(marker, "color", None) if marker is not None else None
+        if color is not None and not isinstance(color, str):
+            values = np.asarray(color, dtype=object).ravel()
+            numeric = values.size and all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values
+            )
+            if numeric and marker.colorscale is None:
+                return True
+    return False
 
 
 def apply_layout(

@@ -93,7 +93,8 @@ def plot_cluster_map(
     ``"noise"``, drawn first so clusters lie on top. With ``ipc`` each point's symbol shows
     its IPC section (A circle, B square, C diamond, D cross, E x, F triangle, G star,
     H pentagon, unknown open circle) and legend-only traces ``"IPC A: ..."`` explain the
-    symbols. Hover shows the title, doc id, IPC code, cluster and its keywords.
+    symbols. Hover shows the title, doc id, IPC code and, beside it, the trace name: the
+    cluster and its keywords (stored once per cluster, not once per title).
 
     Args:
         xy: Coordinates, shape ``(n, 2)`` (e.g. ``reduce(embeddings)``).
@@ -154,11 +155,9 @@ def plot_cluster_map(
             name = f"{c}: {', '.join(words)}"
         else:
             name = f"cluster {c}"
-        kw_text = hover_text(", ".join(words)) if words else "—"
         hover = [
             f"{hover_text(texts[i])}<br>id: {hover_text(ids[i])}"
             f" | IPC: {hover_text(ipc[i]) if ipc is not None and ipc[i] is not None else '—'}"
-            f"<br>{'noise' if c < 0 else f'cluster {c}'}: {kw_text}"
             for i in members
         ]
         marker: dict[str, Any] = {"color": cluster_color(c), "size": 7 if c >= 0 else 5}
@@ -174,7 +173,8 @@ def plot_cluster_map(
                 marker=marker,
                 opacity=0.5 if c < 0 else 0.85,
                 hovertext=hover,
-                hoverinfo="text",
+                # the cluster and its keywords come from the trace name, stored once
+                hoverinfo="text+name",
                 customdata=[ids[i] for i in members],
             )
         )

@@ -48,11 +48,11 @@ def plot_embedding_map(
     Traces, in this order (a trace is left out when it would be empty):
 
     1. ``"relevant links"``: grey lines from each query to each of its relevant titles, all
-       segments in one trace as ``[query, doc, None, ...]`` in ``links`` order; hovering a
-       segment end names the pair by ids (``query q1 → relevant d4``; the full texts are in
-       the hover of the query and title markers at the two ends).
+       segments in one trace as ``[query, doc, None, ...]`` in ``links`` order, without a
+       hover of their own: both ends are markers whose hover names the query and the title.
     2. ``"wrong top-1 links"``: dashed red lines from a query to its top-1 title when that title
-       is not among the query's ``links``.
+       is not among the query's ``links`` (no hover either: the red circle at the title end
+       names the pair).
     3. Titles, one trace per IPC section present, in the fixed order A..H, then
        ``"IPC unknown"`` (grey) for missing/unrecognised codes; without ``doc_ipc`` one trace
        ``"titles"``. Hover shows the doc id, IPC code and the full title.
@@ -144,15 +144,12 @@ def plot_embedding_map(
     if links:
         xs: list[float | None] = []
         ys: list[float | None] = []
-        hover: list[str | None] = []
         for qid, docs in links.items():
             j = query_index[qid]
             for doc_id in docs:
                 i = doc_index[doc_id]
-                pair = f"query {hover_text(qid)} → relevant {hover_text(doc_id)}"
                 xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
                 ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
-                hover += [pair, pair, None]
         if xs:
             fig.add_trace(
                 trace_cls(
@@ -162,8 +159,7 @@ def plot_embedding_map(
                     name="relevant links",
                     line={"color": LINK_COLOR, "width": 1},
                     opacity=0.6,
-                    hovertext=hover,
-                    hoverinfo="text",
+                    hoverinfo="skip",  # the markers at both ends carry the hover
                 )
             )
 
@@ -175,13 +171,11 @@ def plot_embedding_map(
         if doc_id is not None and doc_id not in relevant.get(qid, set())
     ]
     if wrong:
-        xs, ys, hover = [], [], []
+        xs, ys = [], []
         for qid, doc_id in wrong:
             j, i = query_index[qid], doc_index[doc_id]
-            pair = f"query {hover_text(qid)} → wrong top-1 {hover_text(doc_id)}"
             xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
             ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
-            hover += [pair, pair, None]
         fig.add_trace(
             trace_cls(
                 x=xs,
@@ -189,8 +183,7 @@ def plot_embedding_map(
                 mode="lines",
                 name="wrong top-1 links",
                 line={"color": WRONG_COLOR, "width": 1.5, "dash": "dash"},
-                hovertext=hover,
-                hoverinfo="text",
+                hoverinfo="skip",  # the red circle at the title end names the pair
             )
         )
 

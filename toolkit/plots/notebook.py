@@ -43,6 +43,9 @@ __all__ = [
 RENDERER_NAME = "toolkit_png"
 #: Colours of the PNG palette (see the module docstring for the measurement).
 PNG_COLORS = 64
+#: Widest PNG in pixels: a wider figure is drawn at its own layout size and scaled down, as
+#: GitHub's and nbviewer's notebook views (about 900 px wide) would show it anyway.
+MAX_PNG_WIDTH = 900
 #: Environment variable: ``0``/``false``/``no``/``off`` turns the PNG off in every notebook.
 ENV_VAR = "TOOLKIT_STATIC_FIGURES"
 _INSTALL_HINT = (
@@ -106,9 +109,9 @@ def _renderer_class() -> type:
                 with warnings.catch_warnings():
                     # kaleido's server ignores per-call options and says so on every call
                     warnings.filterwarnings("ignore", message="The kopts argument is ignored")
-                    png = pio.to_image(
-                        fig_dict, format="png", scale=self.scale, validate=False
-                    )
+                    width = _figure_width(fig_dict)
+                    scale = self.scale * min(1.0, MAX_PNG_WIDTH / width)
+                    png = pio.to_image(fig_dict, format="png", scale=scale, validate=False)
                 png = quantize_png(png, self.colors)
             except Exception as exc:  # a figure must still show, interactive-only
                 _warn_once(f"rendering a figure to PNG failed ({type(exc).__name__}: {exc})")
@@ -116,6 +119,15 @@ def _renderer_class() -> type:
             return {"image/png": base64.b64encode(png).decode("ascii")}
 
     return QuantizedPngRenderer
+
+
+def _figure_width(fig_dict: dict) -> float:
+    """The width plotly's image export gives ``fig_dict`` (its own, its template's, or 700)."""
+    import plotly.io as pio
+
+    layout = fig_dict.get("layout", {})
+    template_layout = layout.get("template", {}).get("layout", {}) if layout else {}
+    return float(layout.get("width") or template_layout.get("width") or pio.defaults.default_width)
 
 
 def _warn_once(reason: str) -> None:
@@ -165,7 +177,8 @@ def setup_notebook(
     ``colors``-colour palette by :func:`quantize_png`) and sets
     ``plotly.io.renderers.default`` to ``"plotly_mimetype+toolkit_png"``, so a figure left as
     a cell's last value is stored once with both MIME types. The PNG has the figure's own
-    ``width``/``height`` (plotly's 700 x 500 where unset) times ``scale``.
+    ``width``/``height`` (plotly's 700 x 500 where unset) times ``scale``, scaled down to
+    at most :data:`MAX_PNG_WIDTH` (900) pixels wide.
 
     When the PNG cannot be made (kaleido finds no Chromium, or it fails to start) one
     :class:`StaticFigureWarning` says so and how to fix it, and the default becomes
