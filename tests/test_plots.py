@@ -192,15 +192,16 @@ def test_embedding_map_docs_grouped_by_ipc_with_full_hover():
         assert pts == [_xy_of("doc", m) for m in members]
     assert by_name[IPC_NAMES["G"]]["marker"]["color"] == IPC_COLORS["G"]
     hover_g = _vals(by_name[IPC_NAMES["G"]]["hovertext"])
-    assert "d1" in hover_g[0] and "G06F 16/33" in hover_g[0]
+    template = by_name[IPC_NAMES["G"]]["hovertemplate"]
+    assert "%{customdata}" in template and "%{fullData.name}" in template  # id, section
+    assert "G06F 16/33" in hover_g[0]  # the code says more than "G": shown too
     assert LONG_TITLE in _flat(hover_g[0])  # the full title, wrapped but not cut
     hover_unknown = _vals(by_name["IPC unknown"]["hovertext"])
     assert "Насос &lt;центробежный&gt;" in hover_unknown[0]
     q = by_name["queries"]
     assert q["marker"]["symbol"] == "diamond" and q["marker"]["color"] == "#000000"
-    assert [_flat(h) for h in _vals(q["hovertext"])] == [
-        f"<b>query {qid}</b> {text}" for qid, text in zip(QUERY_IDS, QUERY_TEXTS, strict=True)
-    ]
+    assert _vals(q["hovertext"]) == QUERY_TEXTS and _vals(q["customdata"]) == QUERY_IDS
+    assert q["hovertemplate"].startswith("<b>query %{customdata}</b><br>%{hovertext}")
 
 
 def test_embedding_map_ipc_mapping_and_no_ipc():

@@ -55,9 +55,10 @@ def plot_embedding_map(
        names the pair).
     3. Titles, one trace per IPC section present, in the fixed order A..H, then
        ``"IPC unknown"`` (grey) for missing/unrecognised codes; without ``doc_ipc`` one trace
-       ``"titles"``. Hover shows the doc id, IPC code and the full title.
+       ``"titles"``. Hover shows the doc id (``customdata``), the section (trace name), the
+       full title and the IPC code when it says more than the section letter.
     4. ``"wrong top-1"``: red open circles around wrongly retrieved top-1 titles.
-    5. ``"queries"``: black diamonds; hover shows the query id and full text.
+    5. ``"queries"``: black diamonds; hover shows the query id (``customdata``) and full text.
 
     Every trace uses ``go.Scattergl`` when titles + queries exceed 2,000 points, else
     ``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes have
@@ -209,12 +210,13 @@ def plot_embedding_map(
                 name=name,
                 marker={"color": color, "size": 7, "opacity": 0.8},
                 customdata=[doc_ids[i] for i in members],
+                # id (customdata) and IPC section (trace name) are stored once, not per label
                 hovertext=[
-                    f"<b>{hover_text(doc_ids[i])}</b> · IPC {_ipc_display(doc_ipc, doc_ids, i)}"
-                    f"<br>{hover_text(doc_texts[i])}"
+                    hover_text(doc_texts[i]) + _ipc_detail(doc_ipc, doc_ids, i, sections[i])
                     for i in members
                 ],
-                hoverinfo="text",
+                hovertemplate="<b>%{customdata}</b> · %{fullData.name}<br>%{hovertext}"
+                "<extra></extra>",
             )
         )
 
@@ -256,11 +258,8 @@ def plot_embedding_map(
                     "line": {"width": 1, "color": "white"},
                 },
                 customdata=list(query_ids),
-                hovertext=[
-                    f"<b>query {hover_text(query_ids[j])}</b><br>{hover_text(query_texts[j])}"
-                    for j in range(n_queries)
-                ],
-                hoverinfo="text",
+                hovertext=[hover_text(query_texts[j]) for j in range(n_queries)],
+                hovertemplate="<b>query %{customdata}</b><br>%{hovertext}<extra></extra>",
             )
         )
     width, height = fit_map_frame(
@@ -310,6 +309,14 @@ def _sections(doc_ipc, doc_ids: list) -> list[str | None]:
         return [ipc_section(doc_ipc.get(d)) for d in doc_ids]
     codes = _aligned(doc_ipc, "doc_ipc", len(doc_ids), "doc_xy")
     return [ipc_section(c) for c in codes]
+
+
+def _ipc_detail(doc_ipc, doc_ids: list, i: int, section: str | None) -> str:
+    """``"<br>IPC <code>"`` when the code says more than its section (the trace name)."""
+    code = _ipc_display(doc_ipc, doc_ids, i)
+    if code == "—" or code.strip().upper() == (section or ""):
+        return ""
+    return f"<br>IPC {code}"
 
 
 def _ipc_display(doc_ipc, doc_ids: list, i: int) -> str:
