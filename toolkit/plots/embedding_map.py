@@ -48,7 +48,8 @@ def plot_embedding_map(
     Traces, in this order (a trace is left out when it would be empty):
 
     1. ``"relevant links"``: grey lines from each query to each of its relevant titles, all
-       segments in one trace as ``[query, doc, None, ...]`` in ``links`` order, without a
+       segments in one trace as ``[query, doc, NaN, ...]`` in ``links`` order (float32 arrays,
+       which plotly stores as base64; NaN breaks the line as ``None`` would), without a
        hover of their own: both ends are markers whose hover names the query and the title.
     2. ``"wrong top-1 links"``: dashed red lines from a query to its top-1 title when that title
        is not among the query's ``links`` (no hover either: the red circle at the title end
@@ -154,8 +155,8 @@ def plot_embedding_map(
         if xs:
             fig.add_trace(
                 trace_cls(
-                    x=xs,
-                    y=ys,
+                    x=_gapped(xs),
+                    y=_gapped(ys),
                     mode="lines",
                     name="relevant links",
                     line={"color": LINK_COLOR, "width": 1},
@@ -179,8 +180,8 @@ def plot_embedding_map(
             ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
         fig.add_trace(
             trace_cls(
-                x=xs,
-                y=ys,
+                x=_gapped(xs),
+                y=_gapped(ys),
                 mode="lines",
                 name="wrong top-1 links",
                 line={"color": WRONG_COLOR, "width": 1.5, "dash": "dash"},
@@ -272,6 +273,15 @@ def plot_embedding_map(
     return apply_layout(
         fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
     )
+
+
+def _gapped(values: list[float | None]) -> np.ndarray:
+    """Segment coordinates with ``None`` gaps as a float32 array with NaN gaps.
+
+    Plotly stores a numeric array as one base64 string; a list holding ``None`` would be
+    stored as one JSON line per number. plotly.js breaks a line at NaN as at ``None``.
+    """
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
 
 
 def _coords(xy, name: str) -> np.ndarray:

@@ -25,7 +25,7 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 NEGATIVE_COLOR = "#555555"  # hardest-negative markers
 SEGMENT_COLOR = "#BBBBBB"  # segments of queries with margin >= 0
-ROW_PX = 18  # default height per query row: room for one 11 px tick label
+ROW_PX = 16  # default height per query row: room for one 11 px tick label
 LABEL_FONT_PX = 11
 _FRAME_PX = 170  # title, x axis and margins around the rows
 
@@ -45,8 +45,8 @@ def plot_margins(
     ``hardest_negative`` and ``margin`` both missing) come last with the green marker only.
     Row ``i`` of the sorted table sits at ``y=i`` (the axis is reversed). Tick labels are the
     ``query`` column cut to ``max_label_chars`` when present, else the ``query_id``, in an
-    11 px font; without ``height`` the figure grows by :data:`ROW_PX` (18 px) per query, so
-    the labels never overprint (83 queries: 1,664 px).
+    11 px font; without ``height`` the figure grows by :data:`ROW_PX` (16 px) per query, so
+    the labels never overprint (83 queries: 1,498 px).
     Traces, in this order (an empty one is left out):
 
     1. ``"margin ≥ 0 (n=...)"``: light grey segments from hardest negative to best positive;
@@ -55,9 +55,10 @@ def plot_margins(
     3. ``"best positive"``: green circles;
     4. ``"hardest negative"``: dark grey diamonds.
 
-    Hover on either marker shows the query id, full query text, both scores, the margin, and
-    every other column of ``table`` (e.g. the ids or titles of the two documents); the
-    segments between the markers carry no hover of their own (their ends are the markers).
+    Hover on the green marker shows the query id, full query text, both scores, the margin,
+    and every other column of ``table`` (e.g. the ids or titles of the two documents); on the
+    grey marker, the query id and the hardest negative's score (the rest is stored once, on
+    the green marker of the same row); the segments carry no hover of their own.
 
     Args:
         table: One row per query with columns ``query_id``, ``best_positive``,
@@ -176,30 +177,41 @@ def plot_margins(
             ys_seg += [ys[i], ys[i], None]
         fig.add_trace(
             trace_cls(
-                x=xs_seg,
-                y=ys_seg,
+                # numeric arrays are stored as base64; NaN breaks the line as None would
+                x=np.array([np.nan if v is None else v for v in xs_seg], dtype=np.float64),
+                y=np.array([np.nan if v is None else v for v in ys_seg], dtype=np.float64),
                 mode="lines",
                 name=f"{name} (n={idx.size})",
                 line=line,
                 hoverinfo="skip",  # the markers at both ends carry the hover
             )
         )
-    for name, values, marker in (
-        ("best positive", pos, {"color": RELEVANT_COLOR, "size": 9, "symbol": "circle"}),
-        ("hardest negative", neg, {"color": NEGATIVE_COLOR, "size": 9, "symbol": "diamond"}),
-    ):
-        fig.add_trace(
-            trace_cls(
-                x=[None if np.isnan(v) else float(v) for v in values],
-                y=ys,
-                mode="markers",
-                name=name,
-                marker=marker,
-                customdata=qids,
-                hovertext=hover,
-                hoverinfo="text",
-            )
+    fig.add_trace(
+        trace_cls(
+            x=[float(v) for v in pos],
+            y=ys,
+            mode="markers",
+            name="best positive",
+            marker={"color": RELEVANT_COLOR, "size": 9, "symbol": "circle"},
+            customdata=qids,
+            hovertext=hover,
+            hoverinfo="text",
         )
+    )
+    # the row's full hover is on its green marker; the grey one names the query and its
+    # own score only, so the query texts and extra columns are stored once
+    fig.add_trace(
+        trace_cls(
+            x=[None if np.isnan(v) else float(v) for v in neg],
+            y=ys,
+            mode="markers",
+            name="hardest negative",
+            marker={"color": NEGATIVE_COLOR, "size": 9, "symbol": "diamond"},
+            customdata=qids,
+            hovertemplate="<b>query %{customdata}</b><br>hardest negative %{x:.3f}"
+            "<extra></extra>",
+        )
+    )
     fig.update_yaxes(
         tickmode="array",
         tickvals=ys,
