@@ -9,13 +9,14 @@ know both show the interactive one (JupyterLab ranks plotly's renderer above PNG
 not compare ``image/png`` outputs, and the HTML report (:mod:`toolkit.report`) keeps the
 interactive figure and drops the PNG.
 
-Why PNG, measured on the 14 figures of notebooks 01-04 (700 x 500 px): kaleido's PNGs total
-1.28 MB, JPEG 0.81 MB (blurred text), SVG 0.79 MB (and its clip-path ids change on every
-render, so a re-run would change the notebook's bytes), PNG reduced to a 64-colour palette
-(Pillow's fast octree, no dithering) 0.25 MB with text and colours that look the same at
-100%. Plotly figures use a handful of flat colours, so the palette costs nothing visible.
-Two renders of the same figure on the same machine give identical bytes (fonts may differ
-between machines, so the PNG bytes may too).
+Why PNG with 32 colours, measured on the 14 figures of notebooks 01-04 (2026-12-02, at most
+900 px wide): kaleido's PNGs total 1.34 MB, JPEG 0.96 MB (blurred text), SVG 0.79 MB (and its
+clip-path ids change on every render, so a re-run would change the notebook's bytes); PNG
+reduced to a palette (Pillow's fast octree, no dithering) 0.26 MB with 64 colours, 0.21 MB
+with 32, 0.19 MB with 16, where the heatmap's continuous colour scale broke (its brightest
+cells came out white). Plotly figures use a handful of flat colours, so 32 keep text, markers
+and colour scales readable. Two renders of the same figure on the same machine give identical
+bytes (fonts may differ between machines, so the PNG bytes may too).
 
 Example:
     >>> from toolkit import plots
@@ -42,7 +43,7 @@ __all__ = [
 #: Name under which the PNG renderer is registered in ``plotly.io.renderers``.
 RENDERER_NAME = "toolkit_png"
 #: Colours of the PNG palette (see the module docstring for the measurement).
-PNG_COLORS = 64
+PNG_COLORS = 32
 #: Widest PNG in pixels: a wider figure is drawn at its own layout size and scaled down, as
 #: GitHub's and nbviewer's notebook views (about 900 px wide) would show it anyway.
 MAX_PNG_WIDTH = 900
