@@ -473,6 +473,12 @@ CASES: list[Case] = [
     Case("warmup-plot-length", "metrics", "plot_warmup_sensitivity(2 warm-ups, 1 value)",
          lambda c: __import__("toolkit.plots").plots.plot_warmup_sensitivity([0, 1], {"a": [1.0]}),
          ValueError, "series['a'] has 1 values but warmup_steps has 2"),
+    Case("figures-png-colors", "metrics", "plots.setup_notebook(colors=300)",
+         lambda c: __import__("toolkit.plots").plots.setup_notebook(colors=300),
+         ValueError, "colors must be an integer in 2..256, got 300"),
+    Case("figures-png-not-image", "metrics", "quantize_png(b'<html>') (not PNG bytes)",
+         lambda c: __import__("toolkit.plots.notebook").plots.notebook.quantize_png(b"<html>"),
+         ValueError, "png is not a readable image"),
     # ---- training ----------------------------------------------------------------------------
     Case("recipe-lr", "training", "Recipe(name='x', learning_rate=0)",
          lambda c: _training().Recipe(name="x", learning_rate=0), ValueError,

@@ -406,12 +406,14 @@ def test_plot_cluster_map():
     assert names[4:] == ["IPC A: Human necessities", "IPC E: Fixed constructions",
                          "IPC H: Electricity", "IPC unknown"]
     noise, first = d["data"][0], d["data"][1]
-    assert noise["marker"]["color"] == "#999999" and len(noise["x"]) == 2
-    assert first["marker"]["color"] != "#999999" and len(first["x"]) == 8
+    # fig.data keeps the arrays (to_dict() may store them as base64 "bdata")
+    assert noise["marker"]["color"] == "#999999" and len(fig.data[0].x) == 2
+    assert first["marker"]["color"] != "#999999" and len(fig.data[1].x) == 8
     assert list(first["marker"]["symbol"]).count("pentagon") == 7  # H01M
     assert "circle-open" in first["marker"]["symbol"]  # the unknown IPC
     assert "RU2" in first["hovertext"][0] and "H01M" in first["hovertext"][0]
-    assert "аккумулятор" in first["hovertext"][0] and TEXTS[2] in first["hovertext"][0]
+    assert TEXTS[2] in first["hovertext"][0]
+    assert "аккумулятор" in first["name"] and first["hoverinfo"] == "text+name"  # name in hover
     assert d["layout"]["title"]["text"] == "map"
     with pytest.raises(ValueError, match="texts"):
         plot_cluster_map(xy, labels, texts=TEXTS[:3])

@@ -61,8 +61,9 @@ def _segments(trace: dict) -> list[tuple[tuple, tuple]]:
     xs, ys = _vals(trace["x"]), _vals(trace["y"])
     assert len(xs) == len(ys) and len(xs) % 3 == 0
     segs = []
+    gap = lambda v: v is None or (isinstance(v, float) and np.isnan(v))  # noqa: E731
     for k in range(0, len(xs), 3):
-        assert xs[k + 2] is None and ys[k + 2] is None, "segments must be None-separated"
+        assert gap(xs[k + 2]) and gap(ys[k + 2]), "segments must be None/NaN-separated"
         segs.append(((xs[k], ys[k]), (xs[k + 1], ys[k + 1])))
     return segs
 
@@ -155,11 +156,8 @@ def test_embedding_map_every_relevant_pair_has_a_segment():
     expected = [(q, doc) for q, docs in LINKS.items() for doc in docs]
     assert len(segs) == len(expected) == 3
     assert segs == [(_xy_of("query", q), _xy_of("doc", doc)) for q, doc in expected]
-    hover = _vals(link["hovertext"])
-    for k, (q, doc) in enumerate(expected):
-        for h in hover[3 * k : 3 * k + 2]:
-            assert f"query {q}" in h and f"{doc}:" in h
-        assert hover[3 * k + 2] is None
+    # no hover copy on the segments: both ends are markers that carry the hover
+    assert link["hoverinfo"] == "skip" and "hovertext" not in link
     assert link["mode"] == "lines"
 
 
@@ -195,15 +193,16 @@ def test_embedding_map_docs_grouped_by_ipc_with_full_hover():
         assert pts == [_xy_of("doc", m) for m in members]
     assert by_name[IPC_NAMES["G"]]["marker"]["color"] == IPC_COLORS["G"]
     hover_g = _vals(by_name[IPC_NAMES["G"]]["hovertext"])
-    assert "d1" in hover_g[0] and "G06F 16/33" in hover_g[0]
+    template = by_name[IPC_NAMES["G"]]["hovertemplate"]
+    assert "%{customdata}" in template and "%{fullData.name}" in template  # id, section
+    assert "G06F 16/33" in hover_g[0]  # the code says more than "G": shown too
     assert LONG_TITLE in _flat(hover_g[0])  # the full title, wrapped but not cut
     hover_unknown = _vals(by_name["IPC unknown"]["hovertext"])
     assert "Насос &lt;центробежный&gt;" in hover_unknown[0]
     q = by_name["queries"]
     assert q["marker"]["symbol"] == "diamond" and q["marker"]["color"] == "#000000"
-    assert [_flat(h) for h in _vals(q["hovertext"])] == [
-        f"<b>query {qid}</b> {text}" for qid, text in zip(QUERY_IDS, QUERY_TEXTS, strict=True)
-    ]
+    assert _vals(q["hovertext"]) == QUERY_TEXTS and _vals(q["customdata"]) == QUERY_IDS
+    assert q["hovertemplate"].startswith("<b>query %{customdata}</b><br>%{hovertext}")
 
 
 def test_embedding_map_ipc_mapping_and_no_ipc():
@@ -283,7 +282,10 @@ def test_heatmap_outlines_relevant_cells():
     (trace,) = d["data"]
     assert trace["type"] == "heatmap"
     assert np.allclose(np.array(_vals(trace["z"]), dtype=float), SCORES)
-    assert _vals(trace["x"]) == [0, 1, 2, 3] and _vals(trace["y"]) == [0, 1, 2]
+    # categorical axes: position j of x is title j, position i of y is query i
+    assert [_flat(x) for x in _vals(trace["x"])] == D_LABELS
+    assert [_flat(y) for y in _vals(trace["y"])] == Q_LABELS
+    assert d["layout"]["xaxis"]["type"] == d["layout"]["yaxis"]["type"] == "category"
     assert d["layout"]["yaxis"]["autorange"] == "reversed"
 
 
@@ -291,12 +293,17 @@ def test_heatmap_hover_full_text_and_truncated_ticks():
     d = plot_similarity_heatmap(
         SCORES, query_labels=Q_LABELS, doc_labels=D_LABELS, relevant_mask=MASK, max_label_chars=20
     ).to_dict()
-    text = d["data"][0]["text"]
+    trace = d["data"][0]
+    assert "text" not in trace  # each full text is stored once (as a category), not per cell
+    template = trace["hovertemplate"]
+    assert "%{x}" in template and "%{y}" in template and "%{customdata}" in template
+    # what the hover shows for cell (i, j): %{y} = query i, %{x} = title j, customdata = relevant
+    flags = np.array(_vals(trace["customdata"]))
+    assert flags.shape == (3, 4) and (flags.astype(bool) == MASK).all()
     for i in range(3):
-        for j in range(4):
-            cell = _flat(text[i][j])
-            assert Q_LABELS[i] in cell and D_LABELS[j] in cell
-            assert ("relevant: yes" in cell) == bool(MASK[i, j])
+        assert _flat(_vals(trace["y"])[i]) == Q_LABELS[i]
+    for j in range(4):
+        assert _flat(_vals(trace["x"])[j]) == D_LABELS[j]
     assert "%{z" in d["data"][0]["hovertemplate"]
     ticks = d["layout"]["xaxis"]["ticktext"]
     assert ticks == [
@@ -305,8 +312,32 @@ def test_heatmap_hover_full_text_and_truncated_ticks():
         "Противовирусное сре…",
         "Мобильный робот для…",
     ]
-    assert _vals(d["layout"]["xaxis"]["tickvals"]) == [0, 1, 2, 3]  # equal cut labels stay apart
-    assert ticks[0] == ticks[1]
+    assert _vals(d["layout"]["xaxis"]["tickvals"]) == _vals(trace["x"])  # one tick per column
+    assert ticks[0] == ticks[1]  # equal cut labels, yet two columns
+
+
+def test_heatmap_repeated_labels_stay_apart():
+    d = plot_similarity_heatmap(
+        SCORES, query_labels=["a", "a", "a (2)"], doc_labels=["t", "t", "t", "u"]
+    ).to_dict()
+    xs, ys = _vals(d["data"][0]["x"]), _vals(d["data"][0]["y"])
+    assert len(set(xs)) == 4 and len(set(ys)) == 3
+    assert xs[:3] == ["t", "t (2)", "t (3)"]
+    assert d["layout"]["yaxis"]["ticktext"] == ["a", "a", "a (2)"]  # ticks show the labels
+
+
+def test_heatmap_grows_with_the_matrix():
+    small = plot_similarity_heatmap(SCORES, query_labels=Q_LABELS, doc_labels=D_LABELS).to_dict()
+    assert small["layout"]["width"] >= 700 and small["layout"]["height"] >= 450
+    rng = np.random.default_rng(0)
+    big = plot_similarity_heatmap(
+        rng.random((40, 120)),
+        query_labels=[f"запрос {i}" for i in range(40)],
+        doc_labels=[f"название {j}" for j in range(120)],
+    ).to_dict()["layout"]
+    font = big["xaxis"]["tickfont"]["size"]
+    # every label has at least its font size of room: 120 columns, 40 rows, plus the frame
+    assert big["width"] > 120 * font and big["height"] > 40 * (font + 4)
 
 
 def test_heatmap_without_mask_and_bad_input():
@@ -647,6 +678,117 @@ def test_public_exports():
             "plot_similarity_distribution",
             "plot_similarity_heatmap",
             "plot_warmup_sensitivity",
+            "setup_notebook",
         ]
     )
     assert all(callable(getattr(plots, n)) for n in plots.__all__)
+
+
+# ----------------------------------------------------------------------------- readability fixes
+def test_rank_log_axis_has_clean_1_2_5_ticks():
+    ranks = {f"q{i}": r for i, r in enumerate([1] * 40 + [2, 3, 4, 6, 8, 9, 13, 17, 27, 63])}
+    ranks["q_missing"] = None
+    y_axis = plot_rank(ranks, depth=350).to_dict()["layout"]["yaxis"]
+    ticks = _vals(y_axis["tickvals"])
+    assert y_axis["tickmode"] == "array" and y_axis["ticktext"] == [str(t) for t in ticks]
+    for t in ticks:  # only 1, 2, 5 times a power of ten: no "8 9 10 2 3" minor digits
+        mantissa = t / 10 ** np.floor(np.log10(t))
+        assert round(mantissa, 9) in (1, 2, 5), t
+    assert ticks[0] == 1 and ticks == sorted(ticks)
+    low, high = y_axis["range"]  # log10 units: every rank and the "not retrieved" row inside
+    assert low < 0 < np.log10(63) and np.log10(1.5 * 350) < high
+    assert all(10**low <= t <= 10**high for t in ticks)
+    assert ticks[-1] * 10 > 1.5 * 350  # the ticks reach the top decade
+    linear = plot_rank({"a": 2}, log_y=False).to_dict()["layout"]["yaxis"]
+    assert "tickvals" not in linear  # a linear axis keeps plotly's own ticks
+
+
+def test_margins_height_grows_with_queries_so_labels_do_not_overprint():
+    n = 83
+    rng = np.random.default_rng(0)
+    pos, neg = rng.uniform(0.3, 0.9, n), rng.uniform(0.2, 0.8, n)
+    table = pd.DataFrame({
+        "query_id": [f"q{i}" for i in range(n)],
+        "query": [f"запрос номер {i} о доставке товаров роботами" for i in range(n)],
+        "best_positive": pos, "hardest_negative": neg, "margin": pos - neg,
+    })
+    layout = plot_margins(table).to_dict()["layout"]
+    font = layout["yaxis"]["tickfont"]["size"]
+    assert len(layout["yaxis"]["ticktext"]) == n
+    # the rows alone (without title and axis) give each label more than its font height
+    assert (layout["height"] - 150) / n > font
+    small = plot_margins(_margin_table()).to_dict()["layout"]
+    assert small["height"] >= 450
+    assert plot_margins(table, height=600).to_dict()["layout"]["height"] == 600
+
+
+def test_margin_segments_carry_no_copy_of_the_hover():
+    d = plot_margins(_margin_table()).to_dict()
+    for seg in d["data"][:2]:
+        assert seg["hoverinfo"] == "skip" and "hovertext" not in seg
+    best, hardest = d["data"][2:]
+    assert len(_vals(best["hovertext"])) == 4  # the full hover, once per row
+    assert "hovertext" not in hardest and "%{customdata}" in hardest["hovertemplate"]
+
+
+def _plot_area(layout):
+    m = layout["margin"]
+    return layout["width"] - m["l"] - m["r"], layout["height"] - m["t"] - m["b"]
+
+
+def _spans(layout):
+    (x0, x1), (y0, y1) = layout["xaxis"]["range"], layout["yaxis"]["range"]
+    return x1 - x0, y1 - y0
+
+
+@pytest.mark.parametrize("stretch", [1.0, 0.3, 3.0])
+def test_embedding_map_points_fill_the_frame(stretch):
+    doc_xy = np.array(DOC_XY) * [1.0, stretch]
+    query_xy = np.array(QUERY_XY) * [1.0, stretch]
+    layout = plot_embedding_map(
+        doc_xy, doc_ids=DOC_IDS, doc_texts=DOC_TEXTS, doc_ipc=DOC_IPC, query_xy=query_xy,
+        query_ids=QUERY_IDS, query_texts=QUERY_TEXTS, links=LINKS, top1=TOP1,
+    ).to_dict()["layout"]
+    pts = np.vstack([doc_xy, query_xy])
+    data_w, data_h = np.ptp(pts, axis=0)
+    range_w, range_h = _spans(layout)
+    (x0, x1), (y0, y1) = layout["xaxis"]["range"], layout["yaxis"]["range"]
+    assert x0 <= pts[:, 0].min() and pts[:, 0].max() <= x1
+    assert y0 <= pts[:, 1].min() and pts[:, 1].max() <= y1
+    assert data_w / range_w > 0.9 and data_h / range_h > 0.9  # little empty border
+    assert "scaleanchor" not in layout["yaxis"]  # no shrinking into a fixed frame
+    area_w, area_h = _plot_area(layout)
+    # one data unit is as many pixels across as up: the frame has the points' shape
+    assert area_w / range_w == pytest.approx(area_h / range_h, rel=0.02)
+
+
+def test_embedding_map_explicit_size_is_kept():
+    layout = _map(width=800, height=500).to_dict()["layout"]
+    assert (layout["width"], layout["height"]) == (800, 500)
+    assert "range" in layout["xaxis"] and "range" in layout["yaxis"]
+
+
+def test_cluster_map_fills_frame_and_shows_its_legend():
+    from toolkit.plots import plot_cluster_map
+
+    rng = np.random.default_rng(1)
+    xy = rng.normal(size=(300, 2)) * [10.0, 2.0]  # a wide, flat cloud
+    labels = rng.integers(-1, 30, size=300)
+    fig = plot_cluster_map(xy, labels, texts=[f"t{i}" for i in range(300)])
+    layout = fig.to_dict()["layout"]
+    entries = sum(t.showlegend is not False for t in fig.data)
+    area_w, area_h = _plot_area(layout)
+    assert area_h >= 20 * entries  # every legend entry fits beside the map
+    range_w, range_h = _spans(layout)
+    assert np.ptp(xy[:, 0]) / range_w > 0.9 and np.ptp(xy[:, 1]) / range_h > 0.9
+
+
+def test_figures_carry_a_slim_template_with_the_same_look():
+    full = pio.templates["plotly_white"].to_plotly_json()
+    fig = plot_rank(RANKS, query_texts=RANK_TEXTS)
+    tmpl = fig.to_dict()["layout"]["template"]
+    assert set(tmpl["data"]) == {t["type"] for t in fig.to_dict()["data"]} == {"scatter"}
+    assert tmpl["data"]["scatter"] == full["data"]["scatter"]
+    for key in ("plot_bgcolor", "paper_bgcolor", "xaxis", "yaxis", "colorway", "font"):
+        assert tmpl["layout"][key] == full["layout"][key]
+    assert len(json.dumps(tmpl)) < len(json.dumps(full)) / 2

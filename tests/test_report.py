@@ -78,6 +78,75 @@ def test_index_has_one_line_per_notebook_with_title_time_status(built):
     assert all((out / link).is_file() for link in links)
 
 
+def test_index_shows_each_notebooks_question_and_findings(built):
+    out, _, _ = built
+    soup = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    ok, failed = soup.select("section.notebook")
+    assert [a["href"] for a in ok.select("h2 a")] == ["01_plotly_page.html", "01_plotly_page.ipynb"]
+    # the question: the first paragraph under the H1 of 01_plotly_page.ipynb
+    assert ok.select_one(".question").get_text(" ", strip=True) == (
+        "A tiny notebook that draws one plotly figure."
+    )
+    # the findings: the lines of the LAST printing cell under "What we found", as printed
+    # (N_POINTS=4 was injected), escaped, the first three shown, the rest behind "1 more"
+    shown = [li.get_text() for li in ok.select("h3 + ul.found li")]
+    assert shown == [
+        "The fixture drew 4 bars.",
+        "Its tallest bar is <10> high.",
+        "Caveat: a fixture, not a finding.",
+    ]
+    assert ok.select_one("details summary").get_text() == "1 more"
+    assert [li.get_text() for li in ok.select("details li")] == ["A fourth line."]
+    assert "a table that is not the findings" not in ok.get_text()
+    assert "failed" in failed["class"] and "fixture failure on purpose" in failed.get_text()
+    assert failed.select_one(".question") is None  # its first cell has only the H1
+
+
+def test_findings_and_question_read_from_the_notebook_structure():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\nWhat does `x` do?\nSecond line.\n\nMore."),
+        nbformat.v4.new_code_cell("print(1)"),
+    ]
+    assert report._question(nb) == "What does `x` do?\nSecond line."
+    assert report._findings(nb) == ()  # no "What we found" heading
+    md = nbformat.v4.new_markdown_cell("## What we found\n\nSentences.")
+    found = nbformat.v4.new_code_cell("print(found)")
+    found.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="first\n\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="second\n"),
+    ]
+    nb.cells += [md, found, nbformat.v4.new_code_cell("x = 1")]  # a last cell printing nothing
+    assert report._findings(nb) == ("first", "second")
+    assert report._question(nbformat.v4.new_notebook()) == ""
+
+
+def test_static_png_beside_plotly_json_is_not_embedded_in_the_page():
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=[1, 2], y=[3, 4])).to_plotly_json()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fig")
+    png = (  # a 1 x 1 PNG
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5E"
+        "rkJggg=="
+    )
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"application/vnd.plotly.v1+json": fig, "image/png": png}
+        ),
+        nbformat.v4.new_output("display_data", data={"image/png": png}),  # a plain image
+    ]
+    nb.cells = [cell]
+    out = report._plotly_outputs_to_html(nb, "x")
+    figure, image = out.cells[0].outputs
+    assert "image/png" not in figure["data"] and "plotly-x-0-0" in figure["data"]["text/html"]
+    assert image["data"]["image/png"] == png  # images that are not figures stay
+    page = report._render_html(nb, "t", "x")
+    assert page.count(png) == 1 and "plotly-x-0-0" in page  # only the plain image's copy
+
+
 def test_parameters_are_injected_and_output_dir_offered(built):
     out, _, _ = built
     nb = nbformat.read(out / "01_plotly_page.ipynb", as_version=4)

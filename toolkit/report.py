@@ -2,7 +2,9 @@
 
 ``python -m toolkit report`` (``make report``) calls :func:`build_report`, which runs every
 ``notebooks/NN_*.ipynb`` with papermill into ``reports/``, renders each executed notebook to HTML
-with nbconvert, and writes ``reports/index.html`` with one line per notebook.
+with nbconvert, and writes ``reports/index.html``: per notebook its question (the first
+paragraph under its H1), its headline findings (the lines its "What we found" cell printed)
+and links, then a table of the runs (time, status, parameters).
 
 The pages must show their plotly figures without network access. nbconvert's HTML exporter
 does not know plotly's ``application/vnd.plotly.v1+json`` output: it falls back to the
@@ -94,6 +96,8 @@ class _Entry:
     ipynb_name: str | None = None
     parameters: dict[str, Any] | None = None  # what papermill injected
     not_passed: tuple[str, ...] = ()  # given names this notebook does not declare
+    question: str = ""  # Markdown: the first paragraph under the notebook's H1
+    findings: tuple[str, ...] = ()  # the lines its "What we found" cell printed
 
 
 def build_report(
@@ -109,8 +113,9 @@ def build_report(
 
     For every notebook ``NN_name.ipynb`` this writes ``out_dir/NN_name.ipynb`` (executed,
     outputs included) and ``out_dir/NN_name.html``; then ``out_dir/plotly.min.js`` (the pages
-    load it, no network needed) and, last, ``out_dir/index.html``: one line per notebook with
-    its H1 title, wall time and status. Each file is written to a temporary name and renamed
+    load it, no network needed) and, last, ``out_dir/index.html``: per notebook its H1 title
+    with links, its question and its "What we found" lines, then one table row per notebook
+    with wall time, status and parameters. Each file is written to a temporary name and renamed
     into place, and an old ``index.html`` is removed first, so an interrupted run never leaves
     an index that describes pages it did not make.
 
@@ -498,12 +503,14 @@ def _run_one(
     seconds = time.perf_counter() - start
 
     entry = _Entry(nb_path.name, title, seconds, status, detail, parameters=params)
+    entry.question = _question(source)
     if not tmp_nb.is_file():  # papermill failed before writing anything
         return entry
     os.replace(tmp_nb, final_nb)
     entry.ipynb_name = final_nb.name
     try:
         executed = nbformat.read(final_nb, as_version=4)
+        entry.findings = _findings(executed)
         page = _render_html(executed, title, nb_path.stem)
         html_path = out_dir / f"{nb_path.stem}.html"
         _write_atomic(html_path, page.encode("utf-8"))
@@ -538,6 +545,54 @@ def _h1_title(nb: Any) -> str | None:
     return None
 
 
+def _question(nb: Any) -> str:
+    """Return the first paragraph after the H1 of the first Markdown cell (the question)."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = [ln for ln in cell.source.splitlines() if not re.match(r"^#\s", ln)]
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "\n".join(lines)) if p.strip()]
+        return paragraphs[0] if paragraphs else ""
+    return ""
+
+
+_FOUND_HEADING = re.compile(r"^#{1,6}\s+what we found\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _findings(nb: Any) -> tuple[str, ...]:
+    """Return the lines printed by the last code cell (with stdout) under "What we found".
+
+    Every notebook ends with a Markdown heading ``## What we found`` followed by code cells;
+    the last of them prints the sentences of :mod:`toolkit.findings`, one per line. A
+    notebook without that heading, or that failed before printing, gives ``()``.
+    """
+    start = None
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and _FOUND_HEADING.search(cell.source):
+            start = i
+    if start is None:
+        return ()
+    printed = ""
+    for cell in nb.cells[start + 1 :]:
+        if cell.cell_type != "code":
+            continue
+        text = "".join(
+            o.get("text", "")
+            for o in cell.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stdout"
+        )
+        if text.strip():
+            printed = text
+    return tuple(line.strip() for line in printed.splitlines() if line.strip())
+
+
+def _markdown_html(text: str) -> str:
+    """Markdown to HTML with nbconvert's own converter (as the notebook pages use)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(text)
+
+
 def _one_line(text: str, limit: int = 200) -> str:
     """Collapse whitespace (and ANSI colour codes) and shorten for the index."""
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
@@ -551,12 +606,22 @@ def _plotly_js() -> bytes:
     return get_plotlyjs().encode("utf-8")
 
 
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
 def _render_html(nb: Any, title: str, stem: str) -> str:
     """Render an executed notebook to a standalone HTML page that uses the local plotly.js."""
     import jinja2
     from nbconvert import HTMLExporter
 
     nb = _plotly_outputs_to_html(nb, stem)
+    # Live widgets (notebook 05's explorer) need a kernel, and with their saved state nbconvert
+    # adds CDN scripts for the widget manager (offline: nothing shows, and 05's page was 5.7 MB):
+    # drop the state and the widget views, so each output's static text/html copy is shown.
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            out.get("data", {}).pop(_WIDGET_MIME, None)
     exporter = HTMLExporter(
         template_name="lab",
         extra_loaders=[jinja2.DictLoader({_TEMPLATE_NAME: _TEMPLATE})],
@@ -572,7 +637,9 @@ def _plotly_outputs_to_html(nb: Any, stem: str) -> Any:
     """Return a copy of ``nb`` whose plotly outputs are ``text/html`` for an offline page.
 
     Outputs with plotly's JSON become ``plotly.io.to_html(..., include_plotlyjs=False)``
-    (the page head already loads plotly.js); ``text/html`` that only loads plotly.js from the
+    (the page head already loads plotly.js), and lose the static ``image/png`` that
+    :func:`toolkit.plots.setup_notebook` stores beside it (the page shows the interactive
+    figure, so the PNG would only add bytes); ``text/html`` that only loads plotly.js from the
     CDN is dropped, and plotly.js/MathJax CDN ``<script>`` tags in other plotly HTML outputs
     are removed (offline, each would block the page until its request times out).
     """
@@ -600,6 +667,7 @@ def _plotly_outputs_to_html(nb: Any, stem: str) -> Any:
                     default_height="525px",
                     div_id=f"plotly-{stem}-{ci}-{oi}",
                 )
+                data.pop("image/png", None)  # the static fallback of the same figure
             elif isinstance(data.get("text/html"), str | list):
                 text = "".join(data["text/html"])
                 if "plotly" in text.lower():
@@ -612,8 +680,40 @@ def _plotly_outputs_to_html(nb: Any, stem: str) -> Any:
     return nb
 
 
+_HEADLINE_LINES = 3  # findings shown before "N more"
+
+
+def _notebook_section(e: _Entry) -> str:
+    """One notebook on the index: title with links, its question, its headline findings."""
+    title = html.escape(e.title)
+    link = f'<a href="{html.escape(e.html_name)}">{title}</a>' if e.html_name else title
+    nb_link = (
+        f' <a class="nb" href="{html.escape(e.ipynb_name)}">.ipynb</a>' if e.ipynb_name else ""
+    )
+    parts = [f'<section class="notebook {"ok" if e.status == "ok" else "failed"}">']
+    parts.append(f"<h2>{link}{nb_link}</h2>")
+    if e.question:
+        parts.append(f'<div class="question">{_markdown_html(e.question)}</div>')
+    if e.findings:
+        head = "".join(f"<li>{html.escape(x)}</li>" for x in e.findings[:_HEADLINE_LINES])
+        parts.append(f'<h3>What we found</h3><ul class="found">{head}</ul>')
+        rest = e.findings[_HEADLINE_LINES:]
+        if rest:
+            more = "".join(f"<li>{html.escape(x)}</li>" for x in rest)
+            parts.append(
+                f'<details><summary>{len(rest)} more</summary><ul class="found">{more}</ul>'
+                "</details>"
+            )
+    elif e.status == "ok":
+        parts.append('<p class="detail">(no "What we found" output)</p>')
+    else:
+        parts.append(f'<p class="detail">FAILED: {html.escape(e.detail)}</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def _index_html(entries: list[_Entry], total: float) -> str:
-    """Return the index page: one row per notebook."""
+    """Return the index page: per notebook its question and findings, then the run table."""
     import toolkit
 
     rows = []
@@ -635,6 +735,7 @@ def _index_html(entries: list[_Entry], total: float) -> str:
             f'<tr class="{css}"><td>{html.escape(e.name)}</td><td>{link}{nb_link}</td>'
             f'<td class="num">{e.seconds:.1f} s</td><td>{e.status}{detail}</td></tr>'
         )
+    sections = "\n".join(_notebook_section(e) for e in entries)
     failed = sum(e.status != "ok" for e in entries)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     summary = f"{len(entries) - failed} of {len(entries)} notebooks ran without error"
@@ -653,12 +754,21 @@ tr.failed td:last-child {{ color: #a00; font-weight: bold; }}
 .detail {{ font-weight: normal; font-family: monospace; font-size: .85em; }}
 a.nb {{ font-size: .8em; color: #666; }}
 .params {{ font-family: monospace; font-size: .8em; color: #444; }}
+section.notebook {{ border-left: 4px solid #0072B2; padding: .1em 1em; margin: 1.5em 0; }}
+section.notebook.failed {{ border-left-color: #a00; }}
+section.notebook h2 {{ font-size: 1.25em; margin: .4em 0; }}
+section.notebook h3 {{ font-size: 1em; margin: .6em 0 .2em; }}
+.question {{ color: #333; }}
+ul.found li {{ margin: .25em 0; }}
+details summary {{ cursor: pointer; color: #0072B2; }}
 </style>
 </head>
 <body>
 <h1>Patent toolkit report</h1>
 <p>{summary}; total {total:.1f} s. toolkit {html.escape(toolkit.__version__)},
 Python {sys.version.split()[0]}, built {stamp}.</p>
+{sections}
+<h2>Runs</h2>
 <table>
 <thead><tr><th>notebook</th><th>title</th><th>wall time</th><th>status</th></tr></thead>
 <tbody>

@@ -1,6 +1,8 @@
 """Figure functions: each takes plain data and returns a ``plotly.graph_objects.Figure``.
 
-None of them calls ``.show()``; display or save the returned figure yourself.
+None of them calls ``.show()``; display or save the returned figure yourself. In a notebook,
+call :func:`setup_notebook` once: every displayed figure then also carries a static PNG that
+GitHub and nbviewer show (see :mod:`toolkit.plots.notebook`).
 
 Example:
     >>> from toolkit.plots import plot_rank
@@ -17,6 +19,7 @@ from toolkit.plots.loss_curve import plot_loss_curve
 from toolkit.plots.lr_schedule import plot_lr_schedule
 from toolkit.plots.margin_plot import plot_margins
 from toolkit.plots.model_comparison import plot_model_comparison
+from toolkit.plots.notebook import setup_notebook
 from toolkit.plots.rank_plot import plot_rank
 from toolkit.plots.similarity_distribution import plot_similarity_distribution
 from toolkit.plots.similarity_heatmap import plot_similarity_heatmap
@@ -35,4 +38,5 @@ __all__ = [
     "plot_similarity_distribution",
     "plot_similarity_heatmap",
     "plot_warmup_sensitivity",
+    "setup_notebook",
 ]

@@ -48,6 +48,72 @@ def scatter_class(n_points: int) -> type[go.Scatter] | type[go.Scattergl]:
     return go.Scattergl if n_points > WEBGL_THRESHOLD else go.Scatter
 
 
+BASE_TEMPLATE = "plotly_white"
+# Layout parts of a template that only non-cartesian subplots read (3-D scenes, polar,
+# ternary and geo axes): left out of a figure that has none of those.
+_NON_CARTESIAN_LAYOUT = ("scene", "polar", "ternary", "geo", "map", "mapbox")
+_CARTESIAN_TYPES = frozenset(
+    {"scatter", "scattergl", "bar", "histogram", "heatmap", "box", "violin", "contour"}
+)
+
+
+def slim_template(fig: go.Figure, base: str = BASE_TEMPLATE) -> go.layout.Template:
+    """Return ``base`` cut down to what ``fig`` can use: the same look in far fewer bytes.
+
+    A plotly figure carries its whole template in its JSON (``plotly_white``: about 10 KB,
+    mostly per-trace-type defaults for the 24 trace types). Every figure stored in a
+    notebook repeats it, so only the defaults of the trace types present in ``fig`` are
+    kept, and the layout of 3-D/polar/ternary/geo subplots is dropped when every trace is a
+    2-D cartesian one. Call it after the traces are added.
+
+    Args:
+        fig: The figure whose trace types decide what is kept.
+        base: Name of a registered plotly template.
+
+    Returns:
+        A new template; the rendered figure looks as with ``base``.
+    """
+    import plotly.io as pio
+
+    full = pio.templates[base].to_plotly_json()
+    types = {trace.type for trace in fig.data}
+    data = {k: v for k, v in full.get("data", {}).items() if k in types}
+    layout = dict(full.get("layout", {}))
+    if types <= _CARTESIAN_TYPES:
+        for key in _NON_CARTESIAN_LAYOUT:
+            layout.pop(key, None)
+    if not _uses_default_colorscale(fig):
+        for key in ("colorscale", "coloraxis"):
+            layout.pop(key, None)
+        data = {
+            k: [{a: b for a, b in entry.items() if a != "colorscale"} for entry in entries]
+            for k, entries in data.items()
+        }
+    return go.layout.Template(data=data, layout=layout)
+
+
+def _uses_default_colorscale(fig: go.Figure) -> bool:
+    """Whether a trace of ``fig`` may colour by the template's colour scale.
+
+    True for a heatmap/contour without its own ``colorscale``, or markers coloured by
+    numbers without one; the template's scales (about 2 KB) are kept only then.
+    """
+    for trace in fig.data:
+        if trace.type in ("heatmap", "contour", "histogram2d", "histogram2dcontour"):
+            if trace.colorscale is None:
+                return True
+        marker = getattr(trace, "marker", None)
+        color = getattr(marker, "color", None) if marker is not None else None
+        if color is not None and not isinstance(color, str):
+            values = np.asarray(color, dtype=object).ravel()
+            numeric = values.size and all(
+                isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values
+            )
+            if numeric and marker.colorscale is None:
+                return True
+    return False
+
+
 def apply_layout(
     fig: go.Figure,
     *,
@@ -56,9 +122,9 @@ def apply_layout(
     height: int | None,
     **layout,
 ) -> go.Figure:
-    """Apply the common template, title and size to ``fig`` and return it."""
+    """Apply the common template (slimmed to ``fig``'s traces), title and size; return ``fig``."""
     fig.update_layout(
-        template="plotly_white",
+        template=slim_template(fig),
         title=title,
         width=width,
         height=height,
@@ -247,3 +313,134 @@ def series_xy(
             x = x.astype(np.int64)
         out.append((str(key), x, y))
     return out
+
+
+def log_ticks(low: float, high: float) -> list[int | float]:
+    """Return the 1-2-5 tick values (…, 0.5, 1, 2, 5, 10, 20, 50, …) between ``low`` and ``high``.
+
+    Plotly's own log axis labels the minor ticks between decades with their first digit
+    ("8, 9, 10, 2, 3 …"), which reads as nonsense on a rank axis; pass these values as
+    ``tickvals`` (with ``ticktext=[str(v) for v in ...]``) for clean labels instead.
+
+    Args:
+        low: Smallest value shown on the axis, positive.
+        high: Largest value shown on the axis, at least ``low``.
+
+    Returns:
+        The tick values in increasing order; integers from 1 up.
+
+    Raises:
+        ValueError: When ``low`` is not positive or ``high < low``.
+    """
+    if not (low > 0 and high >= low):
+        raise ValueError(f"log_ticks needs 0 < low <= high, got low={low}, high={high}")
+    ticks: list[int | float] = []
+    for decade in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1):
+        for step in (1, 2, 5):
+            value = step * 10.0**decade
+            if low <= value * (1 + 1e-9) and value <= high * (1 + 1e-9):
+                ticks.append(int(round(value)) if value >= 1 else float(f"{value:.12g}"))
+    return ticks
+
+
+# ---------------------------------------------------------------------------
+# 2-D maps (embedding map, cluster map): compact coordinates and a frame the points fill.
+# ---------------------------------------------------------------------------
+MAP_PLOT_PX = 640  # default width of a map's plotting area
+MAP_PLOT_MAX_H = 760  # tallest default plotting area
+MAP_PLOT_MIN_H = 360
+MAP_MAX_W = 1000  # widest default plotting area (when a legend needs the height)
+MAP_PAD = 0.03  # empty border around the points, as a share of each span
+_MAP_MARGIN = {"l": 20, "t": 60, "b": 20}
+_LEGEND_ROW_PX = 20  # one legend entry at the default 12 px font
+_LEGEND_CHAR_PX = 6.6  # average width of a 12 px legend character (estimate)
+
+
+def round_coords(*arrays: np.ndarray, digits: int = 4) -> list[np.ndarray]:
+    """Round map coordinates to ``digits`` significant digits of the arrays' common span.
+
+    Reduced coordinates (UMAP, PCA) have no units; full float64 precision only costs bytes in
+    the stored figure (17 digits per number) and is far below a pixel.
+
+    Args:
+        *arrays: ``(n, 2)`` float arrays (titles, queries, ...).
+        digits: Resolution as a power of ten below the largest span.
+
+    Returns:
+        The rounded arrays, in the order given.
+    """
+    stacked = np.vstack([a for a in arrays if a.size] or [np.zeros((1, 2))])
+    span = float(np.max(np.ptp(stacked, axis=0))) or 1.0
+    decimals = max(0, digits - int(np.floor(np.log10(span))))
+    return [np.round(a, decimals) for a in arrays]
+
+
+def fit_map_frame(
+    fig: go.Figure,
+    points: np.ndarray,
+    *,
+    width: int | None,
+    height: int | None,
+    legend_names: Sequence[str] = (),
+) -> tuple[int | None, int | None]:
+    """Make a 2-D map's points fill its frame; return the figure size to apply.
+
+    The axis ranges are set to the points' extent plus :data:`MAP_PAD`, and, unless given,
+    the figure's width and height follow the points' aspect ratio, so one unit is (about)
+    as long on both axes and no side of the frame is left empty: a plotting area
+    :data:`MAP_PLOT_PX` wide (narrower when the points are taller than wide, so it stays at
+    most :data:`MAP_PLOT_MAX_H` high), never lower than the legend (20 px per entry) or
+    :data:`MAP_PLOT_MIN_H`; when a short, wide cloud would need more height for its legend,
+    the area grows wider up to :data:`MAP_MAX_W`, and only beyond that is the vertical scale
+    stretched. The right margin is sized to the longest legend entry. (Plotly's own
+    ``scaleanchor`` keeps equal scale by shrinking the drawing into a fixed frame instead:
+    in a wide report page the map then filled about a fifth of it.)
+
+    Args:
+        fig: The map; its axes get explicit ranges and no tick labels.
+        points: Every plotted point, shape ``(n, 2)``.
+        width: Figure width asked for (``None``: computed).
+        height: Figure height asked for (``None``: computed).
+        legend_names: Names of the legend entries (their number sets the least height,
+            the longest one the right margin).
+
+    Returns:
+        ``(width, height)`` for :func:`apply_layout`.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if pts.size == 0:
+        pts = np.zeros((1, 2))
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = hi - lo
+    span = np.where(span > 0, span, max(float(span.max()), 1.0))
+    pad = MAP_PAD * span
+    x_range = [float(lo[0] - pad[0]), float(hi[0] + pad[0])]
+    y_range = [float(lo[1] - pad[1]), float(hi[1] + pad[1])]
+    fig.update_xaxes(range=x_range, showticklabels=False, zeroline=False, showgrid=False)
+    fig.update_yaxes(range=y_range, showticklabels=False, zeroline=False, showgrid=False)
+
+    longest = max((len(str(n)) for n in legend_names), default=0)
+    right = int(round(50 + _LEGEND_CHAR_PX * longest)) if longest else 20
+    margin = {**_MAP_MARGIN, "r": right}
+    fig.update_layout(margin=margin)
+    aspect = (y_range[1] - y_range[0]) / (x_range[1] - x_range[0])  # height per width
+    min_h = max(MAP_PLOT_MIN_H, _LEGEND_ROW_PX * len(legend_names) + 20)
+    frame_w = margin["l"] + margin["r"]
+    frame_h = margin["t"] + margin["b"]
+    if width is None and height is None:
+        plot_w = float(MAP_PLOT_PX)
+        plot_h = plot_w * aspect
+        if plot_h > MAP_PLOT_MAX_H:
+            plot_h = float(MAP_PLOT_MAX_H)
+            plot_w = plot_h / aspect
+        if plot_h < min_h:
+            plot_h = float(min_h)
+            plot_w = min(plot_h / aspect, float(MAP_MAX_W))
+        return int(round(plot_w + frame_w)), int(round(plot_h + frame_h))
+    if height is None:
+        plot_h = min(max((width - frame_w) * aspect, min_h), 2 * MAP_PLOT_MAX_H)
+        return width, int(round(plot_h + frame_h))
+    if width is None:
+        plot_w = min((height - frame_h) / aspect, MAP_MAX_W)
+        return int(round(max(plot_w, 200) + frame_w)), height
+    return width, height

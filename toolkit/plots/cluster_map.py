@@ -16,8 +16,10 @@ from toolkit.plots._style import (
     SERIES_COLORS,
     UNKNOWN_COLOR,
     apply_layout,
+    fit_map_frame,
     hover_text,
     ipc_section,
+    round_coords,
     scatter_class,
 )
 
@@ -91,7 +93,8 @@ def plot_cluster_map(
     ``"noise"``, drawn first so clusters lie on top. With ``ipc`` each point's symbol shows
     its IPC section (A circle, B square, C diamond, D cross, E x, F triangle, G star,
     H pentagon, unknown open circle) and legend-only traces ``"IPC A: ..."`` explain the
-    symbols. Hover shows the title, doc id, IPC code, cluster and its keywords.
+    symbols. Hover shows the title, doc id, IPC code and, beside it, the trace name: the
+    cluster and its keywords (stored once per cluster, not once per title).
 
     Args:
         xy: Coordinates, shape ``(n, 2)`` (e.g. ``reduce(embeddings)``).
@@ -102,8 +105,9 @@ def plot_cluster_map(
         doc_ids: Document id per point (default: the row number).
         max_keywords: Keywords shown in legend names and hover.
         title: Figure title.
-        width: Figure width in pixels.
-        height: Figure height in pixels.
+        width: Figure width in pixels (``None``: from the points' aspect ratio and the
+            legend; see :func:`~toolkit.plots._style.fit_map_frame`).
+        height: Figure height in pixels (``None``: likewise).
 
     Returns:
         The figure.
@@ -121,6 +125,7 @@ def plot_cluster_map(
     if not np.isfinite(coords).all():
         raise ValueError(f"xy: row {int(np.argwhere(~np.isfinite(coords))[0, 0])} is not finite")
     n = coords.shape[0]
+    (coords,) = round_coords(coords)  # 1e-4 of the span: far below a pixel, far fewer bytes
     lab = np.asarray(labels)
     if lab.ndim != 1 or len(lab) != n:
         raise ValueError(f"labels: expected {n} labels (one per row of xy), got shape {lab.shape}")
@@ -150,11 +155,9 @@ def plot_cluster_map(
             name = f"{c}: {', '.join(words)}"
         else:
             name = f"cluster {c}"
-        kw_text = hover_text(", ".join(words)) if words else "—"
         hover = [
             f"{hover_text(texts[i])}<br>id: {hover_text(ids[i])}"
             f" | IPC: {hover_text(ipc[i]) if ipc is not None and ipc[i] is not None else '—'}"
-            f"<br>{'noise' if c < 0 else f'cluster {c}'}: {kw_text}"
             for i in members
         ]
         marker: dict[str, Any] = {"color": cluster_color(c), "size": 7 if c >= 0 else 5}
@@ -162,15 +165,16 @@ def plot_cluster_map(
             marker["symbol"] = [IPC_SYMBOLS.get(sections[i], UNKNOWN_SYMBOL) for i in members]
         fig.add_trace(
             trace_cls(
-                x=coords[members, 0].tolist(),
-                y=coords[members, 1].tolist(),
+                x=coords[members, 0].astype(np.float32),  # stored as base64 "bdata"
+                y=coords[members, 1].astype(np.float32),
                 mode="markers",
                 name=name,
                 legendgroup="clusters",
                 marker=marker,
                 opacity=0.5 if c < 0 else 0.85,
                 hovertext=hover,
-                hoverinfo="text",
+                # the cluster and its keywords come from the trace name, stored once
+                hoverinfo="text+name",
                 customdata=[ids[i] for i in members],
             )
         )
@@ -190,8 +194,13 @@ def plot_cluster_map(
                     hoverinfo="skip",
                 )
             )
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
-    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, scaleanchor="x")
+    width, height = fit_map_frame(
+        fig,
+        coords,
+        width=width,
+        height=height,
+        legend_names=[t.name for t in fig.data if t.showlegend is not False],
+    )
     return apply_layout(
         fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
     )

@@ -18,8 +18,10 @@ from toolkit.plots._style import (
     WRONG_COLOR,
     aligned_list,
     apply_layout,
+    fit_map_frame,
     hover_text,
     ipc_section,
+    round_coords,
     scatter_class,
 )
 
@@ -46,19 +48,26 @@ def plot_embedding_map(
     Traces, in this order (a trace is left out when it would be empty):
 
     1. ``"relevant links"``: grey lines from each query to each of its relevant titles, all
-       segments in one trace as ``[query, doc, None, ...]`` in ``links`` order; hovering a
-       segment end names the pair.
+       segments in one trace as ``[query, doc, NaN, ...]`` in ``links`` order (float32 arrays,
+       which plotly stores as base64; NaN breaks the line as ``None`` would), without a
+       hover of their own: both ends are markers whose hover names the query and the title.
     2. ``"wrong top-1 links"``: dashed red lines from a query to its top-1 title when that title
-       is not among the query's ``links``.
+       is not among the query's ``links`` (no hover either: the red circle at the title end
+       names the pair).
     3. Titles, one trace per IPC section present, in the fixed order A..H, then
        ``"IPC unknown"`` (grey) for missing/unrecognised codes; without ``doc_ipc`` one trace
-       ``"titles"``. Hover shows the doc id, IPC code and the full title.
+       ``"titles"``. Hover shows the doc id (``customdata``), the section (trace name), the
+       full title and the IPC code when it says more than the section letter.
     4. ``"wrong top-1"``: red open circles around wrongly retrieved top-1 titles.
-    5. ``"queries"``: black diamonds; hover shows the query id and full text.
+    5. ``"queries"``: black diamonds; hover shows the query id (``customdata``) and full text.
 
     Every trace uses ``go.Scattergl`` when titles + queries exceed 2,000 points, else
-    ``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes are
-    drawn at equal scale without tick labels, since reduced coordinates have no units.
+    ``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes have
+    no tick labels, since reduced coordinates have no units; coordinates are rounded to
+    1e-4 of their span (:func:`~toolkit.plots._style.round_coords`), and the points fill the
+    frame: axis ranges are their extent and the figure's size follows their aspect ratio
+    (:func:`~toolkit.plots._style.fit_map_frame`), so both axes have the same scale unless
+    ``width`` and ``height`` are both given.
 
     Args:
         doc_xy: Title coordinates, shape ``(n_docs, 2)``.
@@ -73,8 +82,8 @@ def plot_embedding_map(
         top1: ``query_id -> doc_id`` retrieved first (``None``: nothing retrieved); needs
             ``links``, which decide whether the hit is wrong.
         title: Figure title.
-        width: Figure width in pixels (``None``: plotly default).
-        height: Figure height in pixels (``None``: plotly default).
+        width: Figure width in pixels (``None``: from the points' aspect ratio).
+        height: Figure height in pixels (``None``: from the points' aspect ratio).
 
     Returns:
         The figure.
@@ -122,6 +131,7 @@ def plot_embedding_map(
         raise ValueError("top1 needs links (the relevant titles) to tell wrong hits apart")
     _check_links(links, query_index, doc_index)
     _check_top1(top1, query_index, doc_index)
+    doc_xy_arr, query_xy_arr = round_coords(doc_xy_arr, query_xy_arr)
 
     trace_cls = scatter_class(n_docs + n_queries)
     fig = go.Figure()
@@ -136,26 +146,22 @@ def plot_embedding_map(
     if links:
         xs: list[float | None] = []
         ys: list[float | None] = []
-        hover: list[str | None] = []
         for qid, docs in links.items():
             j = query_index[qid]
             for doc_id in docs:
                 i = doc_index[doc_id]
-                pair = f"{query_label(j)}<br>relevant → {doc_label(i)}"
                 xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
                 ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
-                hover += [pair, pair, None]
         if xs:
             fig.add_trace(
                 trace_cls(
-                    x=xs,
-                    y=ys,
+                    x=_gapped(xs),
+                    y=_gapped(ys),
                     mode="lines",
                     name="relevant links",
                     line={"color": LINK_COLOR, "width": 1},
                     opacity=0.6,
-                    hovertext=hover,
-                    hoverinfo="text",
+                    hoverinfo="skip",  # the markers at both ends carry the hover
                 )
             )
 
@@ -167,22 +173,19 @@ def plot_embedding_map(
         if doc_id is not None and doc_id not in relevant.get(qid, set())
     ]
     if wrong:
-        xs, ys, hover = [], [], []
+        xs, ys = [], []
         for qid, doc_id in wrong:
             j, i = query_index[qid], doc_index[doc_id]
-            pair = f"{query_label(j)}<br>wrong top-1 → {doc_label(i)}"
             xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
             ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
-            hover += [pair, pair, None]
         fig.add_trace(
             trace_cls(
-                x=xs,
-                y=ys,
+                x=_gapped(xs),
+                y=_gapped(ys),
                 mode="lines",
                 name="wrong top-1 links",
                 line={"color": WRONG_COLOR, "width": 1.5, "dash": "dash"},
-                hovertext=hover,
-                hoverinfo="text",
+                hoverinfo="skip",  # the red circle at the title end names the pair
             )
         )
 
@@ -202,18 +205,19 @@ def plot_embedding_map(
             continue
         fig.add_trace(
             trace_cls(
-                x=doc_xy_arr[members, 0].tolist(),
-                y=doc_xy_arr[members, 1].tolist(),
+                x=doc_xy_arr[members, 0].astype(np.float32),  # stored as base64 "bdata"
+                y=doc_xy_arr[members, 1].astype(np.float32),
                 mode="markers",
                 name=name,
                 marker={"color": color, "size": 7, "opacity": 0.8},
                 customdata=[doc_ids[i] for i in members],
+                # id (customdata) and IPC section (trace name) are stored once, not per label
                 hovertext=[
-                    f"<b>{hover_text(doc_ids[i])}</b> · IPC {_ipc_display(doc_ipc, doc_ids, i)}"
-                    f"<br>{hover_text(doc_texts[i])}"
+                    hover_text(doc_texts[i]) + _ipc_detail(doc_ipc, doc_ids, i, sections[i])
                     for i in members
                 ],
-                hoverinfo="text",
+                hovertemplate="<b>%{customdata}</b> · %{fullData.name}<br>%{hovertext}"
+                "<extra></extra>",
             )
         )
 
@@ -244,8 +248,8 @@ def plot_embedding_map(
     if n_queries:
         fig.add_trace(
             trace_cls(
-                x=query_xy_arr[:, 0].tolist(),
-                y=query_xy_arr[:, 1].tolist(),
+                x=query_xy_arr[:, 0].astype(np.float32),
+                y=query_xy_arr[:, 1].astype(np.float32),
                 mode="markers",
                 name="queries",
                 marker={
@@ -255,20 +259,29 @@ def plot_embedding_map(
                     "line": {"width": 1, "color": "white"},
                 },
                 customdata=list(query_ids),
-                hovertext=[
-                    f"<b>query {hover_text(query_ids[j])}</b><br>{hover_text(query_texts[j])}"
-                    for j in range(n_queries)
-                ],
-                hoverinfo="text",
+                hovertext=[hover_text(query_texts[j]) for j in range(n_queries)],
+                hovertemplate="<b>query %{customdata}</b><br>%{hovertext}<extra></extra>",
             )
         )
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
-    fig.update_yaxes(
-        showticklabels=False, zeroline=False, showgrid=False, scaleanchor="x", scaleratio=1
+    width, height = fit_map_frame(
+        fig,
+        np.vstack([doc_xy_arr, query_xy_arr]),
+        width=width,
+        height=height,
+        legend_names=[t.name for t in fig.data],
     )
     return apply_layout(
         fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
     )
+
+
+def _gapped(values: list[float | None]) -> np.ndarray:
+    """Segment coordinates with ``None`` gaps as a float32 array with NaN gaps.
+
+    Plotly stores a numeric array as one base64 string; a list holding ``None`` would be
+    stored as one JSON line per number. plotly.js breaks a line at NaN as at ``None``.
+    """
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
 
 
 def _coords(xy, name: str) -> np.ndarray:
@@ -306,6 +319,14 @@ def _sections(doc_ipc, doc_ids: list) -> list[str | None]:
         return [ipc_section(doc_ipc.get(d)) for d in doc_ids]
     codes = _aligned(doc_ipc, "doc_ipc", len(doc_ids), "doc_xy")
     return [ipc_section(c) for c in codes]
+
+
+def _ipc_detail(doc_ipc, doc_ids: list, i: int, section: str | None) -> str:
+    """``"<br>IPC <code>"`` when the code says more than its section (the trace name)."""
+    code = _ipc_display(doc_ipc, doc_ids, i)
+    if code == "—" or code.strip().upper() == (section or ""):
+        return ""
+    return f"<br>IPC {code}"
 
 
 def _ipc_display(doc_ipc, doc_ids: list, i: int) -> str:

@@ -25,6 +25,9 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 }
 NEGATIVE_COLOR = "#555555"  # hardest-negative markers
 SEGMENT_COLOR = "#BBBBBB"  # segments of queries with margin >= 0
+ROW_PX = 16  # default height per query row: room for one 11 px tick label
+LABEL_FONT_PX = 11
+_FRAME_PX = 170  # title, x axis and margins around the rows
 
 
 def plot_margins(
@@ -41,7 +44,9 @@ def plot_margins(
     negative margin on top; queries without a hardest negative (every title relevant:
     ``hardest_negative`` and ``margin`` both missing) come last with the green marker only.
     Row ``i`` of the sorted table sits at ``y=i`` (the axis is reversed). Tick labels are the
-    ``query`` column cut to ``max_label_chars`` when present, else the ``query_id``.
+    ``query`` column cut to ``max_label_chars`` when present, else the ``query_id``, in an
+    11 px font; without ``height`` the figure grows by :data:`ROW_PX` (16 px) per query, so
+    the labels never overprint (83 queries: 1,498 px).
     Traces, in this order (an empty one is left out):
 
     1. ``"margin ≥ 0 (n=...)"``: light grey segments from hardest negative to best positive;
@@ -50,8 +55,10 @@ def plot_margins(
     3. ``"best positive"``: green circles;
     4. ``"hardest negative"``: dark grey diamonds.
 
-    Hover shows the query id, full query text, both scores, the margin, and every other
-    column of ``table`` (e.g. the ids or titles of the two documents).
+    Hover on the green marker shows the query id, full query text, both scores, the margin,
+    and every other column of ``table`` (e.g. the ids or titles of the two documents); on the
+    grey marker, the query id and the hardest negative's score (the rest is stored once, on
+    the green marker of the same row); the segments carry no hover of their own.
 
     Args:
         table: One row per query with columns ``query_id``, ``best_positive``,
@@ -62,7 +69,8 @@ def plot_margins(
         max_label_chars: Longest tick label.
         title: Figure title.
         width: Figure width in pixels (``None``: plotly default).
-        height: Figure height in pixels (``None``: plotly default).
+        height: Figure height in pixels (``None``: ``ROW_PX`` per query plus the frame, at
+            least 450).
 
     Returns:
         The figure.
@@ -164,45 +172,56 @@ def plot_margins(
             continue
         xs_seg: list[float | None] = []
         ys_seg: list[float | None] = []
-        hover_seg: list[str | None] = []
         for i in idx:
             xs_seg += [float(neg[i]), float(pos[i]), None]
             ys_seg += [ys[i], ys[i], None]
-            hover_seg += [hover[i], hover[i], None]
         fig.add_trace(
             trace_cls(
-                x=xs_seg,
-                y=ys_seg,
+                # numeric arrays are stored as base64; NaN breaks the line as None would
+                x=np.array([np.nan if v is None else v for v in xs_seg], dtype=np.float64),
+                y=np.array([np.nan if v is None else v for v in ys_seg], dtype=np.float64),
                 mode="lines",
                 name=f"{name} (n={idx.size})",
                 line=line,
-                hovertext=hover_seg,
-                hoverinfo="text",
+                hoverinfo="skip",  # the markers at both ends carry the hover
             )
         )
-    for name, values, marker in (
-        ("best positive", pos, {"color": RELEVANT_COLOR, "size": 9, "symbol": "circle"}),
-        ("hardest negative", neg, {"color": NEGATIVE_COLOR, "size": 9, "symbol": "diamond"}),
-    ):
-        fig.add_trace(
-            trace_cls(
-                x=[None if np.isnan(v) else float(v) for v in values],
-                y=ys,
-                mode="markers",
-                name=name,
-                marker=marker,
-                customdata=qids,
-                hovertext=hover,
-                hoverinfo="text",
-            )
+    fig.add_trace(
+        trace_cls(
+            x=[float(v) for v in pos],
+            y=ys,
+            mode="markers",
+            name="best positive",
+            marker={"color": RELEVANT_COLOR, "size": 9, "symbol": "circle"},
+            customdata=qids,
+            hovertext=hover,
+            hoverinfo="text",
         )
+    )
+    # the row's full hover is on its green marker; the grey one names the query and its
+    # own score only, so the query texts and extra columns are stored once
+    fig.add_trace(
+        trace_cls(
+            x=[None if np.isnan(v) else float(v) for v in neg],
+            y=ys,
+            mode="markers",
+            name="hardest negative",
+            marker={"color": NEGATIVE_COLOR, "size": 9, "symbol": "diamond"},
+            customdata=qids,
+            hovertemplate="<b>query %{customdata}</b><br>hardest negative %{x:.3f}"
+            "<extra></extra>",
+        )
+    )
     fig.update_yaxes(
         tickmode="array",
         tickvals=ys,
         ticktext=[truncate_label(t, max_label_chars) for t in labels],
+        tickfont={"size": LABEL_FONT_PX},
         autorange="reversed",
     )
     fig.update_xaxes(title_text="similarity")
+    if height is None:
+        height = max(450, ROW_PX * len(rows) + _FRAME_PX)
     return apply_layout(fig, title=title, width=width, height=height)
 
 

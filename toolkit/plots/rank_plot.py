@@ -13,6 +13,7 @@ from toolkit.plots._style import (
     WRONG_COLOR,
     apply_layout,
     hover_text,
+    log_ticks,
     scatter_class,
 )
 
@@ -38,7 +39,8 @@ def plot_rank(
     axis) / that value + 1 (linear axis). A dotted line labelled "not retrieved" marks that
     height. Each ``k`` in ``k_lines`` adds a dashed horizontal line labelled ``k=...`` at
     ``y = k + 0.5`` (so "rank <= k" lies below it; the label tells the cut). Hover shows the
-    query id, the full query text and the rank.
+    query id, the full query text and the rank. A log axis is labelled at 1, 2, 5, 10, 20,
+    50, ... only (no minor-tick digits) and spans from 0.8 to 1.25 x the highest marker or line.
 
     Args:
         first_relevant_ranks: ``query_id -> 1-based rank`` of the first relevant title, or
@@ -137,6 +139,18 @@ def plot_rank(
         _hline(fig, k + 0.5, f"k={k}", "#555555", "dash", log_y, top=False)
     fig.update_xaxes(title_text="queries, sorted by rank")
     fig.update_yaxes(title_text="rank of first relevant title", type="log" if log_y else "linear")
+    if log_y:
+        # explicit 1-2-5 ticks over an explicit range: plotly's default log ticks label the
+        # minor ticks with single digits ("8 9 10 2 3"), unreadable on a rank axis
+        y_top = max(top + 0.5, missing_y if missing else 1.0)  # highest marker or line
+        ticks = log_ticks(1, y_top)
+        fig.update_yaxes(
+            range=[float(np.log10(0.8)), float(np.log10(y_top * 1.25))],
+            tickmode="array",
+            tickvals=ticks,
+            ticktext=[str(t) for t in ticks],
+            minor={"showgrid": False},
+        )
     return apply_layout(fig, title=title, width=width, height=height)
 
 

@@ -16,6 +16,11 @@ from toolkit.plots._style import (
 )
 
 OUTLINE_COLOR = WRONG_COLOR
+CELL_W_PX = 14  # default width per title column
+CELL_H_PX = 20  # default height per query row
+LABEL_FONT_PX = 10
+_FRAME_W_PX = 380  # query labels on the left, colour bar on the right
+_FRAME_H_PX = 300  # title on top, slanted title labels below
 
 
 def plot_similarity_heatmap(
@@ -34,11 +39,16 @@ def plot_similarity_heatmap(
 ) -> go.Figure:
     """Plot a query x title score matrix as a heatmap, outlining the relevant cells.
 
-    Cell ``(i, j)`` sits at ``x=j`` (title ``j``) and ``y=i`` (query ``i``, first query on top).
-    Positions are numeric so that titles whose shortened labels coincide stay apart; tick
-    labels are the labels cut to ``max_label_chars`` (ending in "…"), while the hover shows
-    both full texts, the score and whether the pair is relevant. Each relevant cell gets one
-    rectangle shape from ``(j - 0.5, i - 0.5)`` to ``(j + 0.5, i + 0.5)``, in row-major order.
+    Both axes are categorical: the categories are the full labels (HTML-escaped and wrapped
+    for the hover, see :func:`~toolkit.plots._style.hover_text`; a repeated label gets a
+    `` (2)``, `` (3)`` ... suffix so that every row and column stays apart), so cell ``(i, j)``
+    sits at position ``x=j`` (title ``j``), ``y=i`` (query ``i``, first query on top). Tick
+    labels are the labels cut to ``max_label_chars`` (ending in "…"); the hover shows both
+    full texts (``%{y}``, ``%{x}``: each text is stored once, not once per cell), the score
+    and whether the pair is relevant (``customdata`` 1/0 per cell). Each relevant cell gets
+    one rectangle shape from ``(j - 0.5, i - 0.5)`` to ``(j + 0.5, i + 0.5)``, in row-major
+    order. Without ``width``/``height`` the figure grows with the matrix (14 px per title
+    column, 20 px per query row, plus room for the labels), so labels do not overprint.
 
     Args:
         scores: Score matrix, shape ``(n_queries, n_docs)``, finite numbers.
@@ -50,8 +60,8 @@ def plot_similarity_heatmap(
         zmin: Lower end of the colour scale (default: the smallest score).
         zmax: Upper end of the colour scale (default: the largest score).
         title: Figure title.
-        width: Figure width in pixels (``None``: plotly default).
-        height: Figure height in pixels (``None``: plotly default).
+        width: Figure width in pixels (``None``: grows with the number of titles, >= 700).
+        height: Figure height in pixels (``None``: grows with the number of queries, >= 450).
 
     Returns:
         The figure: one heatmap trace, one rectangle shape per relevant cell.
@@ -93,23 +103,18 @@ def plot_similarity_heatmap(
     if max_label_chars < 2:
         raise ValueError(f"max_label_chars must be at least 2, got {max_label_chars}")
 
-    q_hover = [hover_text(t) for t in query_labels]
-    d_hover = [hover_text(t) for t in doc_labels]
-    text = [
-        [
-            f"query: {q_hover[i]}<br>title: {d_hover[j]}"
-            f"<br>relevant: {'yes' if mask[i, j] else 'no'}"
-            for j in range(n_d)
-        ]
-        for i in range(n_q)
-    ]
+    x_keys = _unique([hover_text(t) for t in doc_labels])
+    y_keys = _unique([hover_text(t) for t in query_labels])
     fig = go.Figure(
         go.Heatmap(
-            z=z.tolist(),
-            x=list(range(n_d)),
-            y=list(range(n_q)),
-            text=text,
-            hovertemplate="%{text}<br>score: %{z:.3f}<extra></extra>",
+            z=z,
+            x=x_keys,
+            y=y_keys,
+            customdata=mask.astype(np.uint8),
+            hovertemplate=(
+                "query: %{y}<br>title: %{x}<br>relevant: %{customdata} (1 yes, 0 no)"
+                "<br>score: %{z:.3f}<extra></extra>"
+            ),
             colorscale=colorscale,
             zmin=float(z.min()) if zmin is None else zmin,
             zmax=float(z.max()) if zmax is None else zmax,
@@ -129,23 +134,43 @@ def plot_similarity_heatmap(
             fillcolor="rgba(0,0,0,0)",
         )
     fig.update_xaxes(
+        type="category",
         tickmode="array",
-        tickvals=list(range(n_d)),
+        tickvals=x_keys,
         ticktext=[truncate_label(t, max_label_chars) for t in doc_labels],
         tickangle=-45,
+        tickfont={"size": LABEL_FONT_PX},
         showgrid=False,
         title_text="title",
     )
     fig.update_yaxes(
+        type="category",
         tickmode="array",
-        tickvals=list(range(n_q)),
+        tickvals=y_keys,
         ticktext=[truncate_label(t, max_label_chars) for t in query_labels],
+        tickfont={"size": LABEL_FONT_PX},
         autorange="reversed",
         showgrid=False,
         title_text="query",
     )
+    if width is None:
+        width = max(700, CELL_W_PX * n_d + _FRAME_W_PX)
+    if height is None:
+        height = max(450, CELL_H_PX * n_q + _FRAME_H_PX)
     return apply_layout(fig, title=title, width=width, height=height)
 
 
 def _labels(labels, name: str, n: int, what: str) -> list:
     return aligned_list(labels, name, n, of=f"scores has {n} {what}", what="sequence of labels")
+
+
+def _unique(keys: list[str]) -> list[str]:
+    """``keys`` with the 2nd, 3rd ... copy of a repeated key suffixed `` (2)``, `` (3)`` ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key} ({seen[key]})")
+    while len(set(out)) < len(out):  # a suffixed key equal to another label: suffix again
+        out = _unique(out)
+    return out
