@@ -54,9 +54,12 @@ def test_registry_takes_steps_from_scale_steps_module(bench, tmp_path):
         "def step_encode(n, workdir, seed):\n    return {'titles': n, 'seed': seed}\n"
         "def helper():\n    return None\n"
     )
+    real = bench.STEPS.pop("encode", None)  # the shipped scale_steps.py registered one at import
     bench._external_steps(module)
     try:
         assert bench.STEPS["encode"](7, tmp_path, 3) == {"titles": 7, "seed": 3}
         assert "helper" not in bench.STEPS
     finally:
         bench.STEPS.pop("encode", None)
+        if real is not None:
+            bench.STEPS["encode"] = real
