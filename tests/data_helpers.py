@@ -32,3 +32,15 @@ def small_set() -> RetrievalSet:
         doc_fields={"ipc": {"d1": "H", "d3": "A", "d4": "B"}, "topic": {"d1": "energy"}},
         query_fields={"topic": {"q1": "energy", "q2": "health", "q3": "robots"}},
     )
+
+
+# A five-title corpus with a known BM25 order, shared by the search and explorer tests.
+SEARCH_QUERY = "робот доставка товар"
+SEARCH_TITLES = {
+    "d1": "РОБОТ ДОСТАВКА ТОВАР",
+    "d2": "БЕТОН КИРПИЧ ЛОПАТА",
+    "d3": "РОБОТ ДОСТАВКА ЛОПАТА",
+    "d4": "БЕТОН ШИФЕР ЛОПАТА",
+    "d5": "РОБОТ КИРПИЧ ЛОПАТА",
+}
+SEARCH_BM25_ORDER = ["d1", "d3", "d5", "d4", "d2"]  # d4/d2 tie at 0 -> "d4" > "d2"

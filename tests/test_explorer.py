@@ -15,21 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from data_helpers import SEARCH_BM25_ORDER as BM25_ORDER
+from data_helpers import SEARCH_QUERY as QUERY
+from data_helpers import SEARCH_TITLES as TITLES
 
 from toolkit.data import DataError, RetrievalSet, load_pairs, load_qrels, merge_judgments
 from toolkit.data.pools import SHEET_COLUMNS
 from toolkit.explorer import Explorer
 
 REPO = Path(__file__).resolve().parents[1]
-QUERY = "робот доставка товар"
-TITLES = {
-    "d1": "РОБОТ ДОСТАВКА ТОВАР",
-    "d2": "БЕТОН КИРПИЧ ЛОПАТА",
-    "d3": "РОБОТ ДОСТАВКА ЛОПАТА",
-    "d4": "БЕТОН ШИФЕР ЛОПАТА",
-    "d5": "РОБОТ КИРПИЧ ЛОПАТА",
-}
-BM25_ORDER = ["d1", "d3", "d5", "d4", "d2"]
 
 
 def _rs() -> RetrievalSet:

@@ -18,19 +18,12 @@ import sys
 
 import pandas as pd
 import pytest
+from data_helpers import SEARCH_BM25_ORDER as BM25_ORDER
+from data_helpers import SEARCH_QUERY as QUERY
+from data_helpers import SEARCH_TITLES as TITLES
 
 from toolkit.data import RetrievalSet
 from toolkit.search import COLUMNS, search
-
-QUERY = "робот доставка товар"
-TITLES = {
-    "d1": "РОБОТ ДОСТАВКА ТОВАР",
-    "d2": "БЕТОН КИРПИЧ ЛОПАТА",
-    "d3": "РОБОТ ДОСТАВКА ЛОПАТА",
-    "d4": "БЕТОН ШИФЕР ЛОПАТА",
-    "d5": "РОБОТ КИРПИЧ ЛОПАТА",
-}
-BM25_ORDER = ["d1", "d3", "d5", "d4", "d2"]  # d4/d2 tie at 0 -> "d4" > "d2"
 
 
 def test_bm25_order_by_hand_with_tie_rule():
