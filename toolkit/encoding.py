@@ -264,28 +264,52 @@ class EmbeddingCache:
         return removed
 
 
+_OPEN_TIMEOUT_S = 60.0
+
+
 def _open(path: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con = sqlite3.connect(path, timeout=_OPEN_TIMEOUT_S, isolation_level=None)
     try:
-        # Layout of new files (an existing file keeps its own; the SQL below works on both):
-        # 16 KiB pages and a rowid table with a UNIQUE key index. Vectors are 2-4 KiB blobs
-        # under random (SHA-256) keys: in the former WITHOUT ROWID table on 4 KiB pages every
-        # insert split b-tree pages full of large rows and spilled to overflow pages;
-        # measured on 10k x 512-d vectors, committing them took 0.45 s of CPU (2.4 s wall)
-        # then and 0.12 s (0.33 s wall) now, a cost that made a cold toolkit.encode ~5%
-        # slower than SentenceTransformer.encode on its own.
-        con.execute("PRAGMA page_size=16384")  # a no-op on an existing file
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (key BLOB NOT NULL UNIQUE, dim INTEGER NOT NULL, "
-            "vec BLOB NOT NULL, checksum BLOB NOT NULL)"
-        )
-        con.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+        # Two processes creating the same file at once: switching the journal mode (and the
+        # first CREATE) can answer SQLITE_BUSY at once, without waiting in SQLite's busy
+        # handler, so the set-up is retried here until the same timeout runs out (seen as
+        # an intermittent "database is locked" in test_cache_faults; 35 of 400 openings of
+        # a new file by 4 processes failed before the retry).
+        deadline = time.monotonic() + _OPEN_TIMEOUT_S
+        pause = 0.005
+        while True:
+            try:
+                _set_up(con)
+                return con
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.25)
     except BaseException:
         con.close()
         raise
-    return con
+
+
+def _set_up(con: sqlite3.Connection) -> None:
+    # Layout of new files (an existing file keeps its own; the SQL below works on both):
+    # 16 KiB pages and a rowid table with a UNIQUE key index. Vectors are 2-4 KiB blobs
+    # under random (SHA-256) keys: in the former WITHOUT ROWID table on 4 KiB pages every
+    # insert split b-tree pages full of large rows and spilled to overflow pages;
+    # measured on 10k x 512-d vectors, committing them took 0.45 s of CPU (2.4 s wall)
+    # then and 0.12 s (0.33 s wall) now, a cost that made a cold toolkit.encode ~5%
+    # slower than SentenceTransformer.encode on its own.
+    if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        con.execute("PRAGMA page_size=16384")  # a no-op on an existing file
+        con.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS vectors (key BLOB NOT NULL UNIQUE, dim INTEGER NOT NULL, "
+        "vec BLOB NOT NULL, checksum BLOB NOT NULL)"
+    )
+    con.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
 
 
 def _is_readable_db(path: Path) -> bool:
