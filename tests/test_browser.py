@@ -16,7 +16,6 @@ temporary folder; with ``TOOLKIT_SCREENSHOT_DIR=docs/screenshots`` they replace 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import secrets
@@ -31,13 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser_helpers import need_browser
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "робот-курьер везет посылку по тротуару"
-HINT = (
-    "enable it with `apt-get install chromium chromium-driver` (Debian/Ubuntu) and "
-    "`pip install -e .[dev]` (selenium)"
-)
 CELL = """\
 import toolkit
 
@@ -45,37 +41,14 @@ explorer = toolkit.explore(None, ["dense", "bm25"], 5, judgments="judged.csv")
 explorer"""
 
 
-def _need_browser() -> tuple[str, str]:
-    """Chromium and chromedriver paths; skip with a hint (fail under CI=true) if absent."""
-    chromium = next(
-        filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None
-    )
-    driver = shutil.which("chromedriver")
-    missing = [
-        name
-        for name, ok in (
-            ("chromium", chromium),
-            ("chromedriver", driver),
-            ("selenium", importlib.util.find_spec("selenium")),
-        )
-        if not ok
-    ]
-    if missing:
-        message = f"no {', '.join(missing)} for the explorer's browser test; {HINT}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " (CI=true: the browser test must run, not skip)")
-        pytest.skip(message)
-    return chromium, driver
-
-
 def test_missing_browser_skips_with_a_hint_but_fails_under_ci(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
-        _need_browser()
+        need_browser("the explorer's browser test", selenium=True)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        _need_browser()
+        need_browser("the explorer's browser test", selenium=True)
 
 
 def _free_port() -> int:
@@ -181,7 +154,7 @@ def _shot(driver, element, name: str, out: Path) -> Path:
 
 
 def test_explorer_in_jupyterlab_judges_into_the_file(tmp_path):
-    chromium, chromedriver = _need_browser()
+    chromium, chromedriver = need_browser("the explorer's browser test", selenium=True)
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser_helpers import need_browser
 from bs4 import BeautifulSoup
 
 from toolkit import report
@@ -265,27 +266,7 @@ def test_kernel_env_defaults_do_not_override_and_are_restored(monkeypatch, tmp_p
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    message = (
-        "no Chromium found for the browser check of the report; enable it with "
-        "`apt-get install chromium chromium-driver` (Debian/Ubuntu)"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message + " (CI=true: the browser check must run, not skip)")
-    pytest.skip(message)
-
-
-def test_missing_browser_skips_with_a_hint_but_fails_under_ci(monkeypatch):
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium chromium-driver"):
-        _chromium()
-    monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        _chromium()
+    return need_browser("the browser check of the report")[0]
 
 
 def _dom(page: Path, profile: Path) -> BeautifulSoup:

@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toolkit._config import cache_dir
-from toolkit._validation import check_texts
+from toolkit._validation import check_texts, unit_rows
 from toolkit.models import model_fingerprint, model_label
 
 # Misses are encoded and committed in chunks of this many texts: memory stays bounded and
@@ -338,20 +338,6 @@ def _embedding_dimension(model) -> int:
     return int(getter() or 0)
 
 
-def _normalise_into(vectors: np.ndarray, out: np.ndarray) -> None:
-    """L2-normalise ``vectors`` row-wise straight into ``out`` (no intermediate copy).
-
-    Same rule as :func:`toolkit._validation.unit_rows` with ``zero_rows="keep"`` (a zero
-    vector stays zero, the toolkit's policy), written here with ``out=`` so that a
-    ``(chunk, dim)`` model output is divided once into the caller's array instead of
-    being copied twice.
-    """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    out[...] = 0.0
-    np.divide(vectors, norms, out=out, where=norms > 0)
-
-
 def _store_for(cache: bool | EmbeddingCache | str | os.PathLike | None) -> EmbeddingCache | None:
     if cache is True:
         return EmbeddingCache()
@@ -474,8 +460,7 @@ def encode(
                     **extra,
                 )
                 rows = np.fromiter((first[t] for t in chunk), dtype=np.intp, count=len(chunk))
-                block = np.empty((len(chunk), dim), dtype=np.float32)
-                _normalise_into(raw, block)
+                block = unit_rows(np.asarray(raw, dtype=np.float32))  # a zero row stays zero
                 del raw
                 result[rows] = block
                 if store is not None:
