@@ -15,7 +15,7 @@ What each system is timed on (imports and data loading excluded):
   ``evaluate`` (ranx needs a ready run; its numba JIT is warmed up before timing).
 
 Usage:
-    python benchmarks/bench_metrics.py                      # 1,000 x 50,000 and 10,000 x 1,000,000
+    python benchmarks/bench_metrics.py                      # 1k x 50k (3 rounds), 10k x 1M
     python benchmarks/bench_metrics.py --large-docs 200000  # scale the large run down
 """
 
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,11 @@ def run_worker(system: str, data: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (its values and memory are reported with it)."""
+    return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+
+
 def max_diff(a: dict, b: dict, skip=()) -> float:
     return max(abs(a[k] - b[k]) for k in a if k in b and k not in skip)
 
@@ -163,6 +169,8 @@ def main() -> None:
     ap.add_argument("--large-docs", type=int, default=1_000_000)
     ap.add_argument("--skip-large", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds (toolkit, ranx, st, toolkit, ...) for the ratios")
     ap.add_argument("--worker", choices=["toolkit", "ranx", "st"])
     ap.add_argument("--data", type=Path)
     args = ap.parse_args()
@@ -174,7 +182,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         make_data(data, args.queries, args.docs, args.dim, args.seed)
-        res = {s: run_worker(s, data) for s in ("toolkit", "ranx", "st")}
+        # A B C A B C ...: each round runs every system once, so a drift of the machine's
+        # speed hits all three alike; ratios are per round, the table shows the median round.
+        rounds = [{s: run_worker(s, data) for s in ("toolkit", "ranx", "st")}
+                  for _ in range(args.rounds)]
+        res = {s: _median_run([r[s] for r in rounds]) for s in ("toolkit", "ranx", "st")}
         base = res["toolkit"]["values"]
         # ST divides MAP@k by min(k, n_relevant); with 1-5 relevant docs that differs at k < 5
         st_skip = {"map@1", "map@3"}
@@ -183,8 +195,8 @@ def main() -> None:
             skip = st_skip if s == "st" else ()
             diff = 0.0 if s == "toolkit" else max_diff(base, r["values"], skip)
             rows.append((label, f"{args.queries:,} x {args.docs:,}", r, diff))
-        speedup_st = res["st"]["wall_s"] / res["toolkit"]["wall_s"]
-        speedup_ranx = res["ranx"]["wall_s"] / res["toolkit"]["wall_s"]
+        ratio = {s: [r[s]["wall_s"] / r["toolkit"]["wall_s"] for r in rounds]
+                 for s in ("st", "ranx")}
         st_map = {k: (base[k], res["st"]["values"][k]) for k in sorted(st_skip)}
     if not args.skip_large:
         with tempfile.TemporaryDirectory() as tmp:
@@ -202,8 +214,11 @@ def main() -> None:
         d = "—" if diff is None else f"{diff:.2e}"
         print(f"| {label} | {size} | {r['wall_s']:.2f} | {r['peak_rss_mib']:,.0f} | "
               f"{r['rss_before_mib']:,.0f} | {d} | {r['note']} |")
-    print(f"\ntoolkit speed-up: {speedup_st:.1f}x vs sentence-transformers, "
-          f"{speedup_ranx:.1f}x vs ranx (scoring + top-k + evaluate)")
+    per_round = {s: ", ".join(f"{x:.2f}" for x in ratio[s]) for s in ratio}
+    print(f"\nwall s: median of {args.rounds} interleaved rounds. toolkit speed-up per round "
+          f"(scoring + top-k + evaluate): vs sentence-transformers {per_round['st']} "
+          f"(median {statistics.median(ratio['st']):.2f}x); vs ranx {per_round['ranx']} "
+          f"(median {statistics.median(ratio['ranx']):.2f}x)")
     print("ST MAP@k for k < max relevant (definitions differ, excluded from the diff): "
           + ", ".join(f"{k} toolkit {a:.4f} / ST {b:.4f}" for k, (a, b) in st_map.items()))
     print(f"toolkit mrr@10 = {base['mrr@10']:.4f}, ndcg@10 = {base['ndcg@10']:.4f} "
