@@ -80,11 +80,11 @@ __all__ = [
 ]
 
 # Corpora with fewer titles than this are searched exactly by ``index="auto"``. Measured with
-# ``benchmarks/bench_scale.py --n 50000 100000 200000 --queries 1000 --steps data threshold``
-# (512-d clustered unit vectors, faiss on 2 threads, shared 2-core machine under load,
-# 2026-12-02): exact search 0.66 / 1.63 / 11.1 ms per query; HNSW 0.09 / 0.20 / 0.59 ms at
-# recall@10 0.998 / 0.992 / 0.991 after a 17 / 39 / 137 s build, so the build pays for itself
-# after 31k / 27k / 13k queries. That break-even hardly moves with n (build time and exact
+# ``benchmarks/bench_scale.py --n 50000 100000 200000 --steps data threshold`` (512-d
+# clustered unit vectors, 1,000 queries, 2-core AMD EPYC with nothing else running,
+# 2026-12-02): exact search 1.02 / 1.44 / 3.60 ms per query; HNSW 0.11 / 0.16 / 0.36 ms at
+# recall@10 0.998 / 0.992 / 0.998 after a 10 / 25 / 64 s build, so the build pays for itself
+# after 11k / 20k / 20k queries. That break-even hardly moves with n (build time and exact
 # search both grow about linearly), so the threshold follows exact search's latency: under
 # 2 ms per query -- instant for a person, and no recall lost -- up to 100k titles.
 AUTO_EXACT_BELOW = 100_000
