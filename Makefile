@@ -7,20 +7,45 @@ PYTHON     ?= python3
 #   make setup TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 STAMP      := $(VENV)/.toolkit-installed
+# Every other package of the environment, at the exact version (and hashes) the committed
+# notebook outputs were made with; `make lock` regenerates it from pyproject.toml's ranges.
+LOCK       := requirements-lock.txt
+UV_VERSION := 0.13.8
+UV         := $(VENV)/bin/uv
+# Where `make lock` finds torch's CPU wheel (its dependencies are locked, torch itself is
+# TORCH_SPEC above). On a machine that has the wheel on disk: TORCH_WHEELS="--find-links DIR".
+TORCH_WHEELS ?= --extra-index-url https://download.pytorch.org/whl/cpu
+TORCH_LOCKED ?= torch==2.13.0+cpu
+# `make lock` keeps every pin it can; LOCK_FLAGS="--upgrade-package NAME" (or "--upgrade") moves them.
+LOCK_FLAGS ?=
 # Embedding/model cache of the make targets: inside the checkout, so a fresh clone (and CI)
 # starts from an empty cache and `rm -rf .cache` resets it. Override to share one.
 export TOOLKIT_CACHE_DIR ?= $(CURDIR)/.cache/toolkit
 
-.PHONY: setup report notebooks test lint unit nb lab bench clean-cache
+.PHONY: setup lock report notebooks test lint unit nb lab bench clean-cache
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# torch first (pip, so TORCH_SPEC may name a CUDA index), then exactly the lock (hash-checked,
+# no dependency resolution: nothing outside the lock gets in), then the toolkit itself.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(UV) pip install --quiet --python $(PY) --no-deps --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(UV) pip check --python $(PY)
 	@touch $@
+
+# Upgrading a dependency: edit its range in pyproject.toml (and environment.yml) if needed,
+# `make lock`, `make notebooks`, check `git diff notebooks/` reads the same, commit all three.
+lock:
+	@test -x $(UV) || { test -x $(PY) || $(PYTHON) -m venv $(VENV); $(PY) -m pip install --quiet uv==$(UV_VERSION); }
+	echo "$(TORCH_LOCKED)" > $(VENV)/torch-constraint.txt
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --no-emit-package torch -c $(VENV)/torch-constraint.txt $(TORCH_WHEELS) $(LOCK_FLAGS) \
+	  --custom-compile-command "make lock" -o $(LOCK)
 
 # Your own model/data without editing the notebooks: P passes papermill-style parameters, e.g.
 #   make report P="-p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/"
@@ -47,7 +72,9 @@ nb: setup
 	    --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks; \
 	else echo "no notebooks yet"; fi
 
-test: lint unit nb
+# nbval is `make nb`; `make test` executes each notebook once per plan and checks it the same
+# way (tests/test_notebooks.py), so it does not execute them a third time.
+test: lint unit
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
