@@ -87,3 +87,67 @@ def numba_target() -> str:
 
             features = get_host_cpu_features()
     return f"{name}+{features}" if features else name
+
+
+# ---------------------------------------------------------------- simulating another host
+# The default model's torch inference depends on the CPU and on the batch a text is encoded
+# in: on an Intel Xeon with AVX-512/AMX the 350 demo titles differed by up to 1.8e-7 between
+# batch sizes 32 and 64 (and by up to 1.3e-7 under torch's pre-AVX2 kernels anywhere). The
+# notebooks' findings must hold under such differences, so the tests (and anyone who wants to
+# know whether a finding of theirs does) can make every vector `toolkit.encode` returns
+# differ by that much, and encode in batches of another size, without touching the code.
+PERTURB_ENV = "TOOLKIT_PERTURB_VECTORS"
+BATCH_SIZE_ENV = "TOOLKIT_ENCODE_BATCH_SIZE"
+DEFAULT_BATCH_SIZE = 64
+
+
+def _env_number(name: str, kind: type, *, minimum: float) -> float | int | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not (value >= minimum) or value != value or value == float("inf"):
+        what = "an integer" if kind is int else "a finite number"
+        raise ValueError(f"${name}: expected {what} >= {minimum}, got {text!r}")
+    return value
+
+
+def vector_perturbation() -> float:
+    """Relative size of the noise ``$TOOLKIT_PERTURB_VECTORS`` asks for (``0.0`` when unset).
+
+    Raises:
+        ValueError: The variable is set to something that is not a finite number >= 0.
+    """
+    return float(_env_number(PERTURB_ENV, float, minimum=0.0) or 0.0)
+
+
+def encode_batch_size() -> int:
+    """Batch size of :func:`toolkit.encode` when none is passed (``$TOOLKIT_ENCODE_BATCH_SIZE``).
+
+    64 when the variable is unset.
+
+    Raises:
+        ValueError: The variable is set to something that is not an integer >= 1.
+    """
+    return int(_env_number(BATCH_SIZE_ENV, int, minimum=1) or DEFAULT_BATCH_SIZE)
+
+
+def perturb_rows(vectors, texts, relative: float):
+    """``vectors`` with Gaussian noise of ``relative`` times each entry's size (a new array).
+
+    The noise of a row depends only on its text (seeded by the text's SHA-256), so a text gets
+    the same vector in every call and every process, as a cached vector on another host would.
+    """
+    import hashlib
+
+    import numpy as np
+
+    out = np.array(vectors, copy=True)
+    for row, text in zip(out, texts, strict=True):
+        seed = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8])
+        noise = np.random.default_rng(seed).standard_normal(row.shape[0])
+        row *= (1.0 + relative * noise).astype(row.dtype)
+    return out

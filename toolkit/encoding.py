@@ -35,6 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toolkit._config import cache_dir
+from toolkit._numerics import encode_batch_size, perturb_rows, vector_perturbation
 from toolkit._validation import check_texts, unit_rows
 from toolkit.models import model_fingerprint, model_label
 
@@ -352,7 +353,7 @@ def encode(
     model,
     texts: Sequence[str],
     *,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     cache: bool | EmbeddingCache | str | os.PathLike = True,
     show_progress: bool | None = None,
     out: np.ndarray | None = None,
@@ -376,7 +377,8 @@ def encode(
     Args:
         model: A ``SentenceTransformer`` (anything with ``encode`` and a state dict).
         texts: A list (or other sequence) of strings.
-        batch_size: Batch size passed to the model.
+        batch_size: Batch size passed to the model; ``None`` takes
+            ``$TOOLKIT_ENCODE_BATCH_SIZE`` or 64.
         cache: ``True`` for the default on-disk cache, ``False`` for none, or an
             :class:`EmbeddingCache` / folder path to use instead.
         show_progress: Progress bar; ``None`` shows one when more than 1,000 texts
@@ -391,7 +393,9 @@ def encode(
 
     Returns:
         ``float32`` array of shape ``(len(texts), dim)`` in input order, each row
-        L2-normalised.
+        L2-normalised. With ``$TOOLKIT_PERTURB_VECTORS`` set (say ``1e-7``), every row
+        carries Gaussian noise of that relative size, fixed per text: how the tests simulate
+        another host (see ``toolkit/_numerics.py``); the cache keeps the model's own vectors.
 
     Raises:
         TypeError: ``texts`` is not a list of strings (the message names the position).
@@ -399,6 +403,8 @@ def encode(
             shape, dtype or layout.
     """
     items = _check_texts(texts)
+    if batch_size is None:
+        batch_size = encode_batch_size()
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     dim = _embedding_dimension(model)
@@ -466,6 +472,10 @@ def encode(
                 if store is not None:
                     store.put(fingerprint, chunk, block, label=label)
                 bar.update(len(chunk))
+    relative = vector_perturbation()
+    if relative:
+        rows = np.fromiter(first.values(), dtype=np.intp, count=len(first))
+        result[rows] = perturb_rows(result[rows], list(first), relative)
     if duplicates:
         dup = np.asarray(duplicates, dtype=np.intp)
         result[dup[:, 0]] = result[dup[:, 1]]

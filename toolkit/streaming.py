@@ -300,7 +300,7 @@ def encode_corpus(
     id_column: str = "id",
     text_column: str = "title",
     chunk_size: int = DEFAULT_CHUNK,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: str | list[str] | None = None,
     cache: Any = True,
     show_progress: bool = True,
@@ -318,7 +318,7 @@ def encode_corpus(
         id_column: Column holding the document id (stored as text).
         text_column: Column holding the text to encode.
         chunk_size: Rows per chunk (the memory bound's ``chunk_size``).
-        batch_size: Batch size passed to the model.
+        batch_size: Batch size passed to the model (``None``: as :func:`toolkit.encode`).
         device: ``None`` (the model's device), one device (``"cuda:0"``) or several
             (``"cuda:0,cuda:1"`` or a list): several start a sentence-transformers
             multi-process pool (not in Jupyter, see the module docstring).

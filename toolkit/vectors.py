@@ -59,6 +59,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import InputModule
 
+from toolkit._numerics import encode_batch_size
 from toolkit.models import ModelNotAvailable
 
 __all__ = [
@@ -512,7 +513,7 @@ def encode_to_file(
     revision: str | None = None,
     data: str | None = None,
     command: str | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     show_progress: bool | None = None,
 ) -> Path:
     """Encode texts with the model and write them with their record to ``out``.
@@ -535,7 +536,8 @@ def encode_to_file(
             Face cache for a hub id and recorded instead when found.
         data: What the texts came from, for the record.
         command: The command line, for the record (default: ``sys.argv``).
-        batch_size: Passed to ``model.encode``.
+        batch_size: Passed to ``model.encode``; ``None`` takes ``$TOOLKIT_ENCODE_BATCH_SIZE``
+            or 64, as :func:`toolkit.encode` does.
         show_progress: Progress bar; ``None`` shows one above 1,000 texts.
 
     Returns:
@@ -555,6 +557,8 @@ def encode_to_file(
     items = list(dict.fromkeys(check_texts(texts, check_unicode=True)))
     if not items:
         raise ValueError("texts: nothing to encode")
+    if batch_size is None:
+        batch_size = encode_batch_size()
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     show = len(items) > 1000 if show_progress is None else show_progress
