@@ -258,3 +258,49 @@ def test_misses_of_several_chunks_go_longest_first(counting, monkeypatch):
     out = encode(counting, TEXTS, cache=False)
     assert counting.seen == sorted(TEXTS, key=len, reverse=True)
     np.testing.assert_allclose(out, _reference(counting, TEXTS), atol=1e-6)  # input order
+
+
+# --- simulating another host (TOOLKIT_PERTURB_VECTORS, TOOLKIT_ENCODE_BATCH_SIZE) -------------
+
+
+def test_perturbation_is_of_its_size_fixed_per_text_and_not_cached(
+    counting, cache, monkeypatch
+):
+    texts = ["робот для доставки", "шифрование данных", "робот для доставки", "датчик"]
+    plain = encode(counting, texts, cache=cache)
+    monkeypatch.setenv("TOOLKIT_PERTURB_VECTORS", "1e-6")
+    seen = len(counting.seen)
+    noisy = encode(counting, texts, cache=cache)  # from the cache, perturbed on the way out
+    assert len(counting.seen) == seen  # all hits: the cache kept the model's own vectors
+    relative = np.abs(noisy - plain) / np.abs(plain).clip(1e-12)
+    assert 1e-7 < np.median(relative[relative > 0]) < 1e-5  # noise of about 1e-6 of each entry
+    np.testing.assert_array_equal(noisy[0], noisy[2])  # one text, one vector
+    again = encode(counting, texts[::-1], cache=False)  # another call, order, no cache
+    np.testing.assert_array_equal(again[::-1], noisy)
+    monkeypatch.delenv("TOOLKIT_PERTURB_VECTORS")
+    np.testing.assert_array_equal(encode(counting, texts, cache=cache), plain)
+
+
+def test_batch_size_from_the_environment_reaches_the_model(counting, monkeypatch):
+    seen = []
+    real = counting.encode
+    counting.encode = lambda texts, **kw: seen.append(kw["batch_size"]) or real(texts, **kw)
+    monkeypatch.setenv("TOOLKIT_ENCODE_BATCH_SIZE", "7")
+    encode(counting, ["а", "б"], cache=False)
+    encode(counting, ["а", "б"], cache=False, batch_size=3)  # an argument wins
+    assert seen == [7, 3]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TOOLKIT_PERTURB_VECTORS", "-1e-7", "a finite number >= 0"),
+        ("TOOLKIT_PERTURB_VECTORS", "nan", "a finite number >= 0"),
+        ("TOOLKIT_ENCODE_BATCH_SIZE", "0", "an integer >= 1"),
+        ("TOOLKIT_ENCODE_BATCH_SIZE", "eight", "an integer >= 1"),
+    ],
+)
+def test_bad_simulation_settings_name_the_variable(counting, monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=rf"\${name}: expected {expected}, got '{value}'"):
+        encode(counting, ["а"], cache=False)

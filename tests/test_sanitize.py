@@ -1,9 +1,15 @@
-"""notebooks/sanitize.cfg: nbval really applies it, and it hides only what it should.
+"""nbval as users run it: sanitize.cfg hides what changes by itself, conftest.py compares meaning.
 
 tests/fixtures/notebooks/sanitize_check.ipynb was executed once for real; its stored outputs
 hold a memory address, a temporary path, timings, %time lines and a tqdm bar, which all differ
-on the next run. Its last two cells are controls whose stored outputs were edited by hand to a
-different *result* (a metric, a step count): those must fail even with the sanitize file.
+on the next run. Its last cells are controls whose stored outputs were edited by hand: one
+number moved by one printed unit (what another host can do: must pass by meaning, fails
+byte for byte), and three changed *results* (a step count, a metric moved by 100 printed
+units, a verdict word) that must fail however nbval is run.
+
+nbval runs on a copy of the fixture laid out like ``notebooks/`` (with ``sanitize.cfg`` and
+``conftest.py``), three ways: as users run it, without the sanitize file, and without the
+conftest (plain nbval, byte for byte after sanitizing).
 """
 
 from __future__ import annotations
@@ -19,17 +25,23 @@ from nbval.plugin import get_sanitize_patterns
 
 REPO = Path(__file__).resolve().parents[1]
 SANITIZE = REPO / "notebooks" / "sanitize.cfg"
+CONFTEST = REPO / "notebooks" / "conftest.py"
 FIXTURE = Path(__file__).parent / "fixtures" / "notebooks" / "sanitize_check.ipynb"
 VOLATILE_CELLS = {0, 1, 2, 3, 4}  # nbval numbers code cells from 0
-CONTROL_CELLS = {5, 6}
+PROGRESS_CELL = 4  # its bar goes to stderr, which the check by meaning does not compare
+WITHIN_TOLERANCE = 5
+CHANGED_RESULTS = {6, 7, 8}
+ALL_CELLS = VOLATILE_CELLS | {WITHIN_TOLERANCE} | CHANGED_RESULTS
 
 
-def _start_nbval(tmp_path: Path, *, sanitize: bool) -> subprocess.Popen:
+def _start_nbval(tmp_path: Path, *, sanitize: bool, meaning: bool) -> subprocess.Popen:
     """Start nbval like `make nb` on a copy of the fixture (cwd = that copy's root)."""
-    work = tmp_path / ("with" if sanitize else "without")
+    work = tmp_path / f"sanitize-{sanitize}-meaning-{meaning}"
     (work / "notebooks").mkdir(parents=True)
     shutil.copy(FIXTURE, work / "notebooks" / FIXTURE.name)
     shutil.copy(SANITIZE, work / "notebooks" / "sanitize.cfg")
+    if meaning:
+        shutil.copy(CONFTEST, work / "notebooks" / "conftest.py")
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--nbval"]
     cmd += ["--nbval-current-env"]
     if sanitize:
@@ -51,28 +63,44 @@ def _outcomes(proc: subprocess.Popen) -> dict[int, str]:
     outcomes = {
         int(m.group(1)): m.group(2) for m in re.finditer(r"::Cell (\d+) (PASSED|FAILED)", stdout)
     }
-    assert len(outcomes) == len(VOLATILE_CELLS | CONTROL_CELLS), stdout[-3000:]
+    assert len(outcomes) == len(ALL_CELLS), stdout[-3000:]
     return outcomes
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Both nbval runs, with and without the sanitize file, started side by side."""
+    """The three nbval runs, started side by side: (sanitize file?, conftest?) -> outcomes."""
     tmp = tmp_path_factory.mktemp("nbval")
-    procs = {flag: _start_nbval(tmp, sanitize=flag) for flag in (True, False)}
-    return {flag: _outcomes(proc) for flag, proc in procs.items()}
+    ways = [(True, True), (False, True), (True, False)]
+    procs = {w: _start_nbval(tmp, sanitize=w[0], meaning=w[1]) for w in ways}
+    return {w: _outcomes(proc) for w, proc in procs.items()}
 
 
-def test_with_sanitize_file_volatile_outputs_pass(runs):
-    assert {c: runs[True][c] for c in VOLATILE_CELLS} == dict.fromkeys(VOLATILE_CELLS, "PASSED")
+def _pick(outcomes: dict[int, str], cells: set[int]) -> dict[int, str]:
+    return {c: outcomes[c] for c in sorted(cells)}
 
 
-def test_without_sanitize_file_the_same_cells_fail(runs):
-    assert {c: runs[False][c] for c in VOLATILE_CELLS} == dict.fromkeys(VOLATILE_CELLS, "FAILED")
+def test_as_users_run_it_volatile_outputs_and_host_digits_pass(runs):
+    assert _pick(runs[True, True], VOLATILE_CELLS | {WITHIN_TOLERANCE}) == dict.fromkeys(
+        sorted(VOLATILE_CELLS | {WITHIN_TOLERANCE}), "PASSED"
+    )
 
 
-def test_changed_results_still_fail_with_sanitize_file(runs):
-    assert {c: runs[True][c] for c in CONTROL_CELLS} == dict.fromkeys(CONTROL_CELLS, "FAILED")
+def test_changed_results_fail_however_nbval_is_run(runs):
+    for way, outcomes in runs.items():
+        expected = dict.fromkeys(sorted(CHANGED_RESULTS), "FAILED")
+        assert _pick(outcomes, CHANGED_RESULTS) == expected, way
+
+
+def test_without_the_sanitize_file_the_volatile_stdout_fails(runs):
+    stdout_cells = VOLATILE_CELLS - {PROGRESS_CELL}
+    assert _pick(runs[False, True], stdout_cells) == dict.fromkeys(sorted(stdout_cells), "FAILED")
+
+
+def test_without_the_conftest_nbval_compares_digits_byte_for_byte(runs):
+    assert runs[True, False][WITHIN_TOLERANCE] == "FAILED"
+    expected = dict.fromkeys(sorted(VOLATILE_CELLS), "PASSED")
+    assert _pick(runs[True, False], VOLATILE_CELLS) == expected
 
 
 # --- the patterns themselves, parsed by nbval's own reader ------------------------------------

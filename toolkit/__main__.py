@@ -19,6 +19,9 @@ Commands:
                             -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/;
                             --parameters-file FILE (-f) reads NAME: value from YAML/JSON
     execute NOTEBOOK...     restart and run notebooks in place (how the committed outputs are made)
+    compare EXECUTED...     does a fresh run (reports/NN_*.ipynb) mean what the committed notebook
+                            of the same name says? Words exact, numbers within their tolerances
+                            (toolkit/notebook_check.py); exit 1 when a finding differs
 
 A user error (bad file, missing model, bad argument) prints one line starting with
 ``error:`` to stderr and exits with status 2, without a traceback.
@@ -198,6 +201,26 @@ def _cmd_execute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from toolkit.notebook_check import compare_notebooks, sanitizer
+
+    committed = Path(args.committed)
+    sanitize = sanitizer(committed / "sanitize.cfg")
+    differing = 0
+    for path in map(Path, args.executed):
+        ref = committed / path.name
+        if not path.is_file() or not ref.is_file():
+            missing = path if not path.is_file() else ref
+            raise ValueError(f"{missing}: no such notebook")
+        found = compare_notebooks(path, ref, sanitize=sanitize)
+        differing += bool(found)
+        verdict = f"differs from {ref}" if found else f"the same findings as {ref}"
+        print(f"{path}: {verdict}")
+        for difference in found:
+            print(f"  {difference}")
+    return 1 if differing else 0
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one ``error:`` line, like every user error."""
 
@@ -322,6 +345,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("execute", help="restart and run notebooks in place (the committed outputs)")
     p.add_argument("notebooks", nargs="+")
     p.set_defaults(func=_cmd_execute)
+
+    p = sub.add_parser("compare", help="executed notebooks vs the committed ones, by meaning")
+    p.add_argument("executed", nargs="+", help="executed notebooks, e.g. reports/*.ipynb")
+    p.add_argument(
+        "--committed", default=str(Path(__file__).resolve().parents[1] / "notebooks"),
+        help="folder of the committed notebooks (with sanitize.cfg); default: this checkout's",
+    )
+    p.set_defaults(func=_cmd_compare)
     return parser
 
 
