@@ -130,3 +130,44 @@ def small_set(topic_set):
     that needs the 12-query set asks for ``topic_set``.
     """
     return topic_set
+
+
+# ----------------------------------------------------------------- the notebook executions
+# Started as soon as collection shows a test that reads them, so they run while the rest of
+# the suite does (tests/notebook_runs.py says what is executed and why).
+_NOTEBOOK_RUNS = None
+
+
+def pytest_collection_finish(session):
+    global _NOTEBOOK_RUNS
+    wanted = any("notebook_runs" in getattr(item, "fixturenames", ()) for item in session.items)
+    if wanted and _NOTEBOOK_RUNS is None and not session.config.option.collectonly:
+        import tempfile
+
+        import notebook_runs
+
+        root = Path(tempfile.mkdtemp(prefix="notebook-runs-"))
+        _NOTEBOOK_RUNS = notebook_runs.start(root)
+
+
+@pytest.fixture(scope="session")
+def notebook_runs():
+    """The session's executions of every notebook: ``Runs`` (``wait()`` -> plan -> folder)."""
+    if _NOTEBOOK_RUNS is None:
+        pytest.skip("notebook executions were not started")
+    _NOTEBOOK_RUNS.wait()
+    return _NOTEBOOK_RUNS
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _NOTEBOOK_RUNS is None:
+        return
+    for proc in _NOTEBOOK_RUNS.procs.values():
+        if proc.poll() is None:
+            proc.kill()
+    if exitstatus == 0:
+        import shutil
+
+        shutil.rmtree(_NOTEBOOK_RUNS.root, ignore_errors=True)
+    else:
+        print(f"\nnotebook executions kept for inspection: {_NOTEBOOK_RUNS.root}")

@@ -24,79 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from netblock import netblock_env, read_attempts
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "notebooks" / "04_query_title_alignment.ipynb"
 HUB_ID = "toolkit-test/tiny-bert"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-SITECUSTOMIZE = r'''
-"""Test-only network block (tests/test_offline.py): loopback allowed, everything else refused."""
-import errno, json, os, socket
-
-_LOG = os.environ.get("NETBLOCK_LOG")
-
-
-def _record(kind, target):
-    if _LOG:
-        with open(_LOG, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"pid": os.getpid(), "kind": kind, "target": repr(target)}) + "\n")
-
-
-def _loopback_host(host):
-    host = host.decode() if isinstance(host, bytes) else str(host)
-    return host in ("localhost", "::1", "") or host.startswith("127.")
-
-
-def _blocked(kind, address):
-    _record(kind, address)
-    return OSError(errno.ENETUNREACH, f"network blocked by test ({kind} {address!r})")
-
-
-_connect, _connect_ex, _getaddrinfo = (
-    socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
-
-
-def connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback_host(address[0]):
-        raise _blocked("connect", address)
-    return _connect(self, address)
-
-
-def connect_ex(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback_host(address[0]):
-        _record("connect_ex", address)
-        return errno.ENETUNREACH
-    return _connect_ex(self, address)
-
-
-def getaddrinfo(host, *args, **kwargs):
-    if host is not None and not _loopback_host(host):
-        _record("getaddrinfo", host)
-        raise socket.gaierror(socket.EAI_NONAME, f"name resolution blocked by test: {host}")
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo = (
-    connect, connect_ex, getaddrinfo)
-_record("loaded", None)
-'''
-
-
-def _netblock(tmp_path: Path) -> tuple[dict[str, str], Path]:
-    """Environment for a child process with the network blocked; and the attempts log."""
-    folder = tmp_path / "netblock"
-    folder.mkdir(exist_ok=True)
-    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
-    log = tmp_path / "net-attempts.jsonl"
-    log.touch()
-    path = os.pathsep.join([str(folder), *filter(None, [os.environ.get("PYTHONPATH")])])
-    return {"PYTHONPATH": path, "NETBLOCK_LOG": str(log)}, log
-
-
-def _attempts(log: Path) -> list[dict]:
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
-
 
 @pytest.fixture()
 def no_network(monkeypatch):
@@ -177,7 +109,7 @@ def test_hub_id_in_the_local_hf_cache_loads_with_the_network_blocked(
     from toolkit.encoding import encode
     from toolkit.models import load_model, model_fingerprint
 
-    env_block, log = _netblock(tmp_path)
+    env_block, log = netblock_env(tmp_path)
     hf_home = _hf_cache(tmp_path, tiny_bert_dir)
     env = dict(os.environ, **env_block, HF_HOME=str(hf_home))
     for key in ("HF_HUB_OFFLINE", "HF_HUB_CACHE", "HF_HUB_DISABLE_TELEMETRY"):
@@ -198,7 +130,7 @@ def test_hub_id_in_the_local_hf_cache_loads_with_the_network_blocked(
     assert report["fingerprint"] == model_fingerprint(local)  # the very same model
     expected = encode(local, ["шифрование данных", "роботы для доставки"], cache=False)
     np.testing.assert_allclose(np.load(out), expected, atol=1e-6, rtol=0)
-    attempts = _attempts(log)
+    attempts = read_attempts(log)
     assert any(a["kind"] == "loaded" for a in attempts)  # the block was active in the child
     tried = [a for a in attempts if a["kind"] != "loaded"]
     if offline_flag:
@@ -214,7 +146,7 @@ def test_hub_id_in_the_local_hf_cache_loads_with_the_network_blocked(
 
 
 def test_uncached_hub_id_in_a_child_without_network_fails_fast(tmp_path):
-    env_block, log = _netblock(tmp_path)
+    env_block, log = netblock_env(tmp_path)
     env = dict(os.environ, **env_block, HF_HOME=str(tmp_path / "empty-hf"))
     env.pop("HF_HUB_OFFLINE", None)
     code = (
@@ -234,28 +166,22 @@ def test_uncached_hub_id_in_a_child_without_network_fails_fast(tmp_path):
     seconds, message = proc.stdout.split("\n", 1)
     assert float(seconds) < 5.0
     assert "'ai-forever/sbert_large_nlu_ru'" in message and "local folder" in message
-    blocked = [a for a in _attempts(log) if a["kind"] != "loaded"]
+    blocked = [a for a in read_attempts(log) if a["kind"] != "loaded"]
     assert blocked and all("huggingface.co" in a["target"] for a in blocked), blocked
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not NOTEBOOK.is_file(), reason="notebook 04 not present")
-def test_notebook_runs_with_the_network_blocked_and_never_tries_it(tmp_path, monkeypatch):
-    from toolkit.report import build_report
-
-    env_block, log = _netblock(tmp_path)
-    for key, value in env_block.items():
-        monkeypatch.setenv(key, value)  # the kernel inherits this environment
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    out_dir = tmp_path / "report"
-    build_report(out_dir=out_dir, notebooks=[NOTEBOOK])
-    executed = json.loads((out_dir / NOTEBOOK.name).read_text(encoding="utf-8"))
-    errors = [
-        o for c in executed["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"
-    ]
-    assert not errors, errors[0]["evalue"] if errors else ""
-    assert (out_dir / (NOTEBOOK.stem + ".html")).is_file()
-    attempts = _attempts(log)
+@pytest.mark.parametrize("plan", ["plain", "another-host"])
+def test_notebooks_run_with_the_network_blocked_and_never_try_it(notebook_runs, plan):
+    """Every notebook ran with the network blocked in its kernel (tests/notebook_runs.py)."""
+    folder = notebook_runs.wait()[plan]
+    for nb_path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+        executed = json.loads(nb_path.read_text(encoding="utf-8"))
+        outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+        errors = [o for o in outputs if o["output_type"] == "error"]
+        assert not errors, f"{nb_path.name}: {errors[0]['evalue']}" if errors else ""
+        assert (folder / (nb_path.stem + ".html")).is_file()
+    attempts = notebook_runs.net_attempts(plan)
     loaded_in = {a["pid"] for a in attempts if a["kind"] == "loaded"}
-    assert loaded_in - {os.getpid()}, "the block never loaded in the kernel process"
+    assert len(loaded_in - {os.getpid()}) >= 2, "the block was not loaded in the kernels"
     assert [a for a in attempts if a["kind"] != "loaded"] == []

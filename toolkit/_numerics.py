@@ -121,7 +121,7 @@ def vector_perturbation() -> float:
     Raises:
         ValueError: The variable is set to something that is not a finite number >= 0.
     """
-    return float(_env_number(PERTURB_ENV, float, minimum=0.0) or 0.0)
+    return float(_env_number(PERTURB_ENV, float, minimum=0) or 0.0)
 
 
 def encode_batch_size() -> int:
