@@ -367,7 +367,7 @@ def finetuning(
     if drift is not None and len(drift):
         parts = [
             f"{name} {r['weight_rel_change']:.3g} (embedding cosine to base "
-            f"{r['mean_cosine']:.4f}, {r['neighbour_overlap']:.1%} of 10 nearest titles kept)"
+            f"{r['mean_cosine']:.3f}, {r['neighbour_overlap']:.1%} of 10 nearest titles kept)"
             for name, r in drift.iterrows()
         ]
         out.append("Relative change of the trained weights: " + "; ".join(parts) + ".")
