@@ -63,7 +63,7 @@ lint: setup
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
 unit: setup
-	$(PY) -m pytest tests; rc=$$?; \
+	$(PY) -m pytest --durations=15 tests; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 nb: setup

@@ -30,7 +30,7 @@ digit of the coarser of the two, e.g. 0.01 for ``0.327`` against ``0.32``):
   such draws differ by ``s * sqrt(2 / n)`` at one standard error, so ``2 s`` is 4 standard
   errors for ``n = 8`` and more for the notebooks' 10-seed studies. Two sds of 10 draws each
   have a variance ratio distributed as F(9, 9): a factor of 3 in sd (9 in variance) has a
-  two-sided probability of 0.2% under that law.
+  two-sided probability of 0.3% under that law.
 * **Declared per cell**: a line ``# TOLERANCE abs=0.01: <why>`` or ``# TOLERANCE rel=0.05:
   <why>`` in the cell's source widens the tolerance of every plain number of that cell
   (integers too) to at least that much, with the reason next to the code that prints them.
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-SD_FACTOR = 3.0  # two sds of 10 draws: P(ratio of sds > 3) = 0.2% (F(9, 9), two-sided)
+SD_FACTOR = 3.0  # two sds of 10 draws: P(ratio of sds > 3) = 0.3% (F(9, 9), two-sided)
 MEAN_SDS = 2.0  # 4 standard errors of a difference of two 8-seed means
 
 # A number as the notebooks print it: optional sign (ASCII or Unicode minus), digits with
