@@ -14,7 +14,6 @@ from data_helpers import FIX, PKG_DATA, small_set, write
 from toolkit.data import (
     DataError,
     RetrievalSet,
-    _load_package_set,
     demo,
     load,
     load_corpus,
@@ -207,7 +206,7 @@ def test_load_package_set_on_tmp_copy(tmp_path):
         "qrels.csv",
         "query_id,doc_id,relevance,source\nq1,d1,2,model_card\nq1,d2,0,manual\nq2,d3,1,manual\n",
     )
-    rs = _load_package_set(tmp_path, label="tmp")
+    rs = load_folder(tmp_path, label="tmp")
     assert rs.corpus["d1"] == "СИСТЕМА УМНОГО ДОМА "
     assert dict(rs.splits) == {"train": ("q1",), "test": ("q2",)}
     assert set(rs.doc_fields) == {"ipc", "topic", "source"}
@@ -215,7 +214,7 @@ def test_load_package_set_on_tmp_copy(tmp_path):
     assert rs.split("test").pairs() == [("датчик пульса", "НОСИМЫЙ ДАТЧИК")]
     (tmp_path / "qrels.csv").unlink()
     with pytest.raises(DataError, match="tmp: dataset file\\(s\\) missing: qrels.csv"):
-        _load_package_set(tmp_path, label="tmp")
+        load_folder(tmp_path, label="tmp")
 
 
 @pytest.mark.skipif(
@@ -269,9 +268,6 @@ def test_select_split():
     with pytest.raises(DataError, match="no split 'dev'"):
         select_split(small_set(), "dev")
 
-
-def test_load_folder_is_the_old_package_set_loader():
-    assert load_folder is _load_package_set
 
 
 def test_public_names_of_toolkit_data():

@@ -20,7 +20,6 @@ from toolkit.evaluation import (
     before_after,
     compare_per_query,
     compare_systems,
-    evaluate_model,
     evaluate_system,
     failure_gallery,
     heatmap_block,
@@ -83,7 +82,7 @@ def test_all_zero_query_gives_one_result_through_every_route(rs, no_cache):
     by_scores = evaluate_system(q @ d.T, rs, None, ks=ks).set_index("query_id")
     cmp = compare_systems(rs, FakeModel(), split=None, baselines=(), ks=ks, n_resamples=50)
     by_compare = cmp.per_query["dense"].set_index("query_id")
-    by_before_after = evaluate_model(FakeModel(), rs, None, ks=ks).set_index("query_id")
+    by_before_after = evaluate_system(FakeModel(), rs, None, ks=ks).set_index("query_id")
     cols = ["mrr@1", "mrr@3", "ndcg@3", "first_relevant_rank"]
     for other in (by_emb, by_scores, by_compare, by_before_after):
         pd.testing.assert_frame_equal(by_model[cols], other.loc[by_model.index, cols])
@@ -108,23 +107,6 @@ def test_compare_per_query_is_what_before_after_and_compare_systems_build():
     assert list(plain.columns) == ["system", "metric", "mean", "low", "high", "n"]
     with pytest.raises(ValueError, match="reference 'nope'"):
         compare_per_query({"base": base}, reference="nope")
-
-
-@pytest.mark.parametrize("module", ["toolkit.evaluate", "toolkit.reproduction"])
-def test_old_modules_warn_once_on_import_naming_the_new_home(module):
-    import importlib
-    import sys
-    import warnings
-
-    sys.modules.pop(module, None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        mod = importlib.import_module(module)
-        for name in mod.__all__:  # every old name still resolves, without another warning
-            getattr(mod, name)
-    deprecations = [w for w in caught if issubclass(w.category, DeprecationWarning)]
-    assert len(deprecations) == 1
-    assert "toolkit.evaluation" in str(deprecations[0].message)
 
 
 # ================================================================== moved from test_evaluate.py
@@ -357,7 +339,7 @@ def test_cli_split_and_baseline(tmp_path, tiny_bert_dir, capsys):
 
 
 # ================================================================== moved from test_reproduction.py
-# evaluate_model (= evaluate_system with a model) and before_after, on the 12-query topic_set
+# evaluate_system with a model and before_after, on the 12-query topic_set
 
 
 def test_evaluate_model_matches_sentence_transformers_evaluator(tiny, topic_set):
@@ -366,7 +348,7 @@ def test_evaluate_model_matches_sentence_transformers_evaluator(tiny, topic_set)
         InformationRetrievalEvaluator,
     )
 
-    table = evaluate_model(tiny, small_set, "test", ks=(10,), cache=False)
+    table = evaluate_system(tiny, small_set, "test", ks=(10,), cache=False)
     test = small_set.split("test")
     assert sorted(table["query_id"]) == sorted(test.query_ids)
     evaluator = InformationRetrievalEvaluator(
@@ -385,7 +367,7 @@ def test_evaluate_model_matches_sentence_transformers_evaluator(tiny, topic_set)
     assert table["mrr@10"].mean() == pytest.approx(st["t_cosine_mrr@10"], abs=1e-6)
     assert table["recall@10"].mean() == pytest.approx(st["t_cosine_recall@10"], abs=1e-6)
     with pytest.raises(ValueError, match="'nope'"):
-        evaluate_model(tiny, small_set, query_ids=["q00", "nope"])
+        evaluate_system(tiny, small_set, query_ids=["q00", "nope"])
 
 
 def test_before_after_by_hand():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from toolkit.evaluation import evaluate_model
+from toolkit.evaluation import evaluate_system
 from toolkit.experiments import _fold_pairs, cross_validate, select_lr_on_split
 from toolkit.training import finetune, get_recipe
 
@@ -34,7 +34,7 @@ def test_select_lr_on_split_keeps_the_model_it_would_retrain(tiny, small_set):
     for (n, a), (_, b) in zip(model.named_parameters(), again.named_parameters(), strict=True):
         assert torch.equal(a, b), n
     best_score = sel.table.loc[sel.table["learning_rate"] == sel.best_lr, "score"].iloc[0]
-    dev = evaluate_model(model, small_set, "dev", cache=False)["ndcg@10"].mean()
+    dev = evaluate_system(model, small_set, "dev", cache=False)["ndcg@10"].mean()
     assert dev == pytest.approx(best_score, abs=1e-12)
     with pytest.raises(ValueError, match="test"):
         select_lr_on_split(tiny, pairs, small_set, split="test", candidates=[1e-4])

@@ -255,7 +255,7 @@ def test_map_places_a_title_text_on_its_own_point(tmp_path, tiny_bert_dir):
 
 
 def test_widget_search_click_and_map_without_a_browser(tmp_path, tiny_bert_dir):
-    from toolkit.explorer import explore
+    from toolkit.explorer_widget import explore
 
     path = tmp_path / "j.csv"
     widget = explore(_rs(), {"tiny": str(tiny_bert_dir), "bm25": "bm25"}, 3, judgments=path)
@@ -287,7 +287,7 @@ def test_widget_search_click_and_map_without_a_browser(tmp_path, tiny_bert_dir):
 
 
 def test_widget_shows_a_refused_judgment_instead_of_raising(tmp_path):
-    from toolkit.explorer import explore
+    from toolkit.explorer_widget import explore
 
     path = tmp_path / "j.csv"
     widget = explore(_rs(), ["bm25"], 5, judgments=path, query=QUERY, show_map=False)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from toolkit import findings
 
@@ -138,16 +137,6 @@ def test_finetuning_verdict_follows_holm_when_given():
     tuned_raw = next(line for line in raw if line.startswith("tuned:"))
     assert "Holm-adjusted over 3 systems 0.076: no significant gain" in tuned_holm
     assert tuned_raw.endswith("paired p = 0.025: a significant gain at the 0.05 level.")
-
-
-def test_what_we_found_is_findings_finetuning():
-    with pytest.warns(DeprecationWarning):
-        import importlib
-
-        import toolkit.reproduction as rp
-
-        importlib.reload(rp)
-    assert rp.what_we_found is findings.finetuning
 
 
 def _tests_04() -> pd.DataFrame:

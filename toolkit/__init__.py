@@ -41,7 +41,7 @@ _EXPORTS: dict[str, str] = {
     "bm25_scores": "toolkit.lexical",
     "compare_systems": "toolkit.evaluation",
     "search": "toolkit.search",
-    "explore": "toolkit.explorer",
+    "explore": "toolkit.explorer_widget",
     "finetune": "toolkit.training",
     "reduce": "toolkit.clustering",
     "cluster": "toolkit.clustering",

@@ -177,3 +177,18 @@ def chunk_rows(n_cols: int, chunk_size: int | None, cap: int | None = None) -> i
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     return int(chunk_size)
+
+
+def check_resampling(n_resamples: int, confidence: float | None = None) -> None:
+    """Check a bootstrap / permutation count and an optional confidence level.
+
+    Raises:
+        TypeError: ``n_resamples`` is not an integer.
+        ValueError: ``n_resamples < 1``, or ``confidence`` outside (0, 1).
+    """
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, numbers.Integral):
+        raise TypeError(f"n_resamples must be an integer, got {n_resamples!r}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    if confidence is not None and not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")

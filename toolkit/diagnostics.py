@@ -255,14 +255,14 @@ def auc_bootstrap(
         >>> out["auc"], out["low"], out["high"], out["n_queries"]
         (1.0, 1.0, 1.0, 2)
     """
-    from toolkit.metrics import _check_resampling
+    from toolkit._validation import check_resampling
 
     missing = [
         c for c in ("query_id", "score", "relevant") if c not in getattr(pairs, "columns", ())
     ]
     if missing:
         raise ValueError(f"pairs: missing column(s) {missing}; pass pair_similarities' output")
-    _check_resampling(n_resamples, confidence)
+    check_resampling(n_resamples, confidence)
     score = pairs["score"].to_numpy(dtype=np.float64)
     relevant = pairs["relevant"].to_numpy(dtype=bool)
     bad = np.flatnonzero(~np.isfinite(score))
@@ -336,7 +336,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     Columns are ranked by score descending; ties go to the lower column index (also at the
     boundary of the k kept). Every neighbour search of the toolkit -- :func:`hubness`,
     :func:`neighbour_agreement`, :func:`nearest_titles`,
-    :func:`toolkit.training.embedding_drift` -- selects with it; each computes its own
+    :func:`toolkit.drift.embedding_drift` -- selects with it; each computes its own
     similarities (set a point's own column to ``-inf`` to exclude it).
 
     Args:

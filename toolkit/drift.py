@@ -154,7 +154,7 @@ def embedding_drift(
 class _ParameterSubset:
     """Duck-typed stand-in for a module that exposes only some of its named parameters.
 
-    :func:`toolkit.training.weight_drift` reads nothing but ``named_parameters()``.
+    :func:`weight_drift` reads nothing but ``named_parameters()``.
     """
 
     def __init__(self, model: Any, names: Sequence[str]) -> None:
@@ -190,10 +190,10 @@ def drift_summary(
         One row per trained model (indexed by name): ``weight_rel_change`` (``||Δw|| / ||w||``
         over the compared tensors), ``max_param_rel_change`` (the largest per-tensor value),
         ``changed_share`` (share of compared weights that moved beyond float noise), from
-        :func:`toolkit.training.weight_drift`; ``identical_params`` (weights left out as
+        :func:`weight_drift`; ``identical_params`` (weights left out as
         bit-identical); ``mean_cosine``, ``min_cosine`` (base vs trained vector of the same
         text) and ``neighbour_overlap`` (share of the ``k`` nearest texts kept), from
-        :func:`toolkit.training.embedding_drift`.
+        :func:`embedding_drift`.
 
     Raises:
         ValueError: ``tuned`` is empty, or the architectures differ.

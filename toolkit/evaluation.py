@@ -61,7 +61,6 @@ __all__ = [
     "compare_per_query",
     "compare_systems",
     "evaluate_cli",
-    "evaluate_model",
     "evaluate_system",
     "failure_gallery",
     "heatmap_block",
@@ -475,10 +474,6 @@ def evaluate_system(
     return table
 
 
-#: Old name (notebook 02, ``toolkit.reproduction``) of :func:`evaluate_system` with a model.
-evaluate_model = evaluate_system
-
-
 def _per_query(system: Any, rs: Any, split: str | None) -> pd.DataFrame:
     if isinstance(system, pd.DataFrame):
         return system
@@ -825,7 +820,7 @@ def before_after(
     """Base vs each trained model on held-out queries: means with CIs and paired tests.
 
     Args:
-        base: The base model, or its per-query table from :func:`evaluate_model`.
+        base: The base model, or its per-query table from :func:`evaluate_system`.
         tuned: ``{name: trained model or per-query table}``.
         rs: The retrieval set (needed when a model, not a table, is given).
         split: Split evaluated (use held-out queries only: ``"test"``).

@@ -60,7 +60,7 @@ def select_lr_on_split(
     metric: str = "ndcg@10",
     seeds: Sequence[int] | None = None,
 ) -> tuple[Any, Any]:
-    """Choose the lr on one split with :func:`toolkit.training.select_lr`; keep the best model.
+    """Choose the lr on one split with :func:`select_lr`; keep the best model.
 
     The dev score is the mean per-query ``metric`` of
     :func:`toolkit.evaluation.evaluate_system` on ``split``
@@ -82,13 +82,13 @@ def select_lr_on_split(
             report, prefer :func:`select_recipe`, which requires at least 3.
 
     Returns:
-        ``(selection, best_model)``: the :class:`toolkit.training.LrSelection` (its
+        ``(selection, best_model)``: the :class:`LrSelection` (its
         ``table`` has one row per candidate and seed) and the trained model at the chosen lr.
 
     Raises:
         ValueError: ``split`` is ``"test"``.
     """
-    from toolkit.training import DEFAULT_LR_CANDIDATES, finetune, get_recipe, select_lr
+    from toolkit.training import get_recipe
 
     if split == "test":
         raise ValueError("split='test': choose hyperparameters on dev, never on the test split")

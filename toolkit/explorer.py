@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import numbers
 import os
 from pathlib import Path
@@ -58,10 +57,9 @@ import pandas as pd
 from toolkit.data.pools import GRADES, SHEET_COLUMNS
 from toolkit.data.types import DataError, RetrievalSet
 
-__all__ = ["Explorer", "explore"]
+__all__ = ["Explorer"]
 
 _REQUIRED = ("query_id", "doc_id", "relevance")
-_model_ids = itertools.count(1)  # deterministic widget ids: see ExplorerWidget
 
 
 # ----------------------------------------------------------------------------- file helpers
@@ -393,45 +391,3 @@ class Explorer:
         self.map_coordinates()
         _, pca, model = self._map
         return np.asarray(pca.transform(encode(model, [query], show_progress=False))[0])
-
-
-# --------------------------------------------------------------------------------- widgets
-
-
-def explore(
-    corpus: Any = None,
-    systems: Any = None,
-    k: int = 10,
-    *,
-    judgments: str | os.PathLike = "judgments.csv",
-    query: str | None = None,
-    show_map: bool = True,
-) -> Any:
-    """The explorer widget for JupyterLab: search, compare, judge, map.
-
-    Args:
-        corpus: See :class:`Explorer` (``None``: the demo set).
-        systems: See :func:`toolkit.search.search` (e.g. ``["dense", "bm25"]``).
-        k: Titles per system.
-        judgments: The judgments CSV the grade buttons write (see :class:`Explorer`).
-        query: A query to run at once (optional).
-        show_map: Add the map of the corpus (query and top-k highlighted).
-
-    Returns:
-        An ``ipywidgets.VBox``; its controller is ``widget.explorer``.
-    """
-    from toolkit.explorer_widget import ExplorerWidget
-
-    controller = Explorer(corpus, systems, k, judgments=judgments)
-    return ExplorerWidget(controller, query=query, show_map=show_map, model_id=_next_model_id())
-
-
-def _next_model_id() -> str:
-    """A widget model id that is the same on every fresh run of a notebook.
-
-    ipywidgets draws a random id for each widget; the notebook output that displays the
-    explorer stores the top-level id, so a random one would change the notebook's bytes on
-    every re-run. A per-kernel counter keeps ids unique inside one kernel (the frontend's
-    requirement) and identical across re-executions.
-    """
-    return f"toolkit-explorer-{next(_model_ids)}"

@@ -9,6 +9,8 @@ controller's; this module only lays out widgets and forwards clicks. CSS classes
 from __future__ import annotations
 
 import html
+import itertools
+import os
 from typing import Any
 
 import ipywidgets as w
@@ -17,7 +19,7 @@ import pandas as pd
 from toolkit.data.pools import GRADES
 from toolkit.explorer import Explorer
 
-__all__ = ["ExplorerWidget"]
+__all__ = ["ExplorerWidget", "explore"]
 
 _MARK_STYLE = "display:inline-block;min-width:4.5em;text-align:center;border-radius:3px;"
 _GRADE_COLORS = {0: "#d9d9d9", 1: "#ffe08a", 2: "#8fd19e"}
@@ -269,3 +271,44 @@ class ExplorerWidget(w.VBox):
             top.name = f"top {len(idx)}: {self.map_system.value}"
             star = fig.data[2]
             star.x, star.y, star.hovertext = [q[0]], [q[1]], [ex.query]
+
+
+# ------------------------------------------------------------------------- opening the widget
+_model_ids = itertools.count(1)  # deterministic widget ids: see _next_model_id
+
+
+def explore(
+    corpus: Any = None,
+    systems: Any = None,
+    k: int = 10,
+    *,
+    judgments: str | os.PathLike = "judgments.csv",
+    query: str | None = None,
+    show_map: bool = True,
+) -> Any:
+    """The explorer widget for JupyterLab: search, compare, judge, map.
+
+    Args:
+        corpus: See :class:`Explorer` (``None``: the demo set).
+        systems: See :func:`toolkit.search.search` (e.g. ``["dense", "bm25"]``).
+        k: Titles per system.
+        judgments: The judgments CSV the grade buttons write (see :class:`Explorer`).
+        query: A query to run at once (optional).
+        show_map: Add the map of the corpus (query and top-k highlighted).
+
+    Returns:
+        An ``ipywidgets.VBox``; its controller is ``widget.explorer``.
+    """
+    controller = Explorer(corpus, systems, k, judgments=judgments)
+    return ExplorerWidget(controller, query=query, show_map=show_map, model_id=_next_model_id())
+
+
+def _next_model_id() -> str:
+    """A widget model id that is the same on every fresh run of a notebook.
+
+    ipywidgets draws a random id for each widget; the notebook output that displays the
+    explorer stores the top-level id, so a random one would change the notebook's bytes on
+    every re-run. A per-kernel counter keeps ids unique inside one kernel (the frontend's
+    requirement) and identical across re-executions.
+    """
+    return f"toolkit-explorer-{next(_model_ids)}"

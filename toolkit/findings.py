@@ -275,7 +275,7 @@ def finetuning(
         peaks: ``{recipe name: peak lr reached}``.
         epoch_loss: ``{recipe name: mean loss per epoch}``
             (:func:`toolkit.training.loss_by_epoch`).
-        drift: :func:`toolkit.training.drift_summary`'s table.
+        drift: :func:`toolkit.drift.drift_summary`'s table.
         comparison: :func:`toolkit.evaluation.before_after`'s table; an optional ``p_holm``
             column (Holm-adjusted p over the systems compared with the base) decides the
             verdicts when present.

@@ -68,17 +68,14 @@ import numbers
 import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit._validation import as_float32_matrix as _as_float32_matrix
+from toolkit._validation import check_resampling, unit_rows
 from toolkit._validation import chunk_rows as _auto_chunk
-from toolkit._validation import unit_rows
-
-if TYPE_CHECKING:  # moved to toolkit.diagnostics; resolved lazily by __getattr__ below
-    from toolkit.diagnostics import anisotropy, hubness
 
 __all__ = [
     "retrieval_metrics",
@@ -89,8 +86,6 @@ __all__ = [
     "aggregate_seeds",
     "query_margins",
     "pair_similarities",
-    "anisotropy",
-    "hubness",
     "rank_columns",
     "tie_order",
 ]
@@ -667,15 +662,6 @@ def _as_values(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _check_resampling(n_resamples: int, confidence: float | None = None) -> None:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, numbers.Integral):
-        raise TypeError(f"n_resamples must be an integer, got {n_resamples!r}")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    if confidence is not None and not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-
-
 def _bootstrap_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     n = len(x)
     means = np.empty(n_resamples)
@@ -712,7 +698,7 @@ def bootstrap_ci(
         (0.625, 4, True)
     """
     x = _as_values(values, "values")
-    _check_resampling(n_resamples, confidence)
+    check_resampling(n_resamples, confidence)
     means = _bootstrap_means(x, n_resamples, np.random.default_rng(seed))
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
@@ -752,7 +738,7 @@ def paired_test(
     y = _as_values(b, "b")
     if len(x) != len(y):
         raise ValueError(f"a has {len(x)} values but b has {len(y)}; the test is paired")
-    _check_resampling(n_resamples, confidence)
+    check_resampling(n_resamples, confidence)
     d = x - y
     n = len(d)
     observed = abs(d.mean())
@@ -1019,16 +1005,3 @@ def pair_similarities(
             "grade": np.asarray(grades, dtype=np.float64),
         }
     )
-
-
-# Embedding-space diagnostics moved to toolkit.diagnostics; the old names still resolve here
-# (lazily: toolkit.diagnostics imports this module).
-_MOVED = {"anisotropy": "toolkit.diagnostics", "hubness": "toolkit.diagnostics"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

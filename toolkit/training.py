@@ -76,8 +76,6 @@ __all__ = [
     "ScheduleWarning",
     "TUNED_STATIC",
     "TUNED_USE",
-    "drift_summary",
-    "embedding_drift",
     "expected_lr_schedule",
     "finetune",
     "get_recipe",
@@ -86,7 +84,6 @@ __all__ = [
     "recipe_table",
     "relevant_titles",
     "tuned_recipe",
-    "weight_drift",
 ]
 
 MANIFEST_NAME = "run_manifest.json"
@@ -1245,20 +1242,3 @@ def loss_by_epoch(loss_curve: Sequence[Any], epochs: int) -> np.ndarray:
             f"loss_curve has {len(losses)} steps, not a positive multiple of epochs={epochs!r}"
         )
     return losses.reshape(epochs, -1).mean(axis=1)
-
-
-# Names that moved; importable from here as before (experiments imports this module, so its
-# names resolve lazily to avoid an import cycle).
-from toolkit.drift import drift_summary, embedding_drift, weight_drift  # noqa: E402
-
-_MOVED_TO_EXPERIMENTS = frozenset(
-    {"LrSelection", "select_lr", "kfold_by_query", "repeat_over_seeds"}
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_EXPERIMENTS:
-        from toolkit import experiments
-
-        return getattr(experiments, name)
-    raise AttributeError(f"module 'toolkit.training' has no attribute {name!r}")

@@ -49,9 +49,7 @@ Example:
 
 from __future__ import annotations
 
-# the old private name of load_folder, still imported by toolkit.evaluate
 from toolkit.data.audit import SplitAudit, audit_splits
-from toolkit.data.loaders import _load_package_set as _load_package_set
 from toolkit.data.loaders import (
     demo,
     load,

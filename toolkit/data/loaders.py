@@ -605,8 +605,6 @@ def _check_judged_ids(qrels_blob: _Blob, corpus_blob: _Blob, queries_blob: _Blob
     load_retrieval_set(corpus=corpus_blob, queries=queries_blob, qrels=qrels_blob, dedupe=True)
 
 
-_load_package_set = load_folder  # the old private name, still imported by toolkit.evaluate
-
 
 @functools.lru_cache(maxsize=1)
 def demo() -> RetrievalSet:
