@@ -176,3 +176,24 @@ def test_figures_are_compared_by_their_traces_not_their_coordinates():
     assert compare_notebooks(edited(move_a_bar), committed, sanitize=sanitize) == []
     for change in (rename_a_system, drop_a_system):
         assert len(compare_notebooks(edited(change), committed, sanitize=sanitize)) == 1
+
+
+def test_cells_left_unchecked_are_exactly_those_nbval_leaves_unchecked():
+    """A marker nbval does not read (``# NBVAL_IGNORE_OUTPUT: why`` on one line) once made the
+    check skip cells that nbval compared: nbval failed on another host where the test passed."""
+    from nbval.plugin import find_comment_markers, find_metadata_tags
+
+    from toolkit.notebook_check import unchecked_by_nbval
+
+    for notebook in NOTEBOOKS:
+        for cell in _committed(notebook.name)["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            options = dict(find_metadata_tags(cell.get("metadata", {})))
+            options.update(find_comment_markers(source))
+            nbval_skips = options.get("check") is False or options.get("skip") is True
+            assert unchecked_by_nbval(cell) == nbval_skips, (notebook.name, source[:80])
+            if "NBVAL_IGNORE_OUTPUT" in source:
+                assert nbval_skips, f"{notebook.name}: nbval ignores {source[:80]!r}"
+    assert not unchecked_by_nbval({"source": "# NBVAL_IGNORE_OUTPUT: why\nprint(1)", "metadata": {}})

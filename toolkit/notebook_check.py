@@ -58,6 +58,7 @@ __all__ = [
     "parse_tolerance",
     "compare_outputs",
     "compare_notebooks",
+    "unchecked_by_nbval",
     "words",
     "numbers",
 ]
@@ -323,10 +324,15 @@ def _word_difference(a: str, b: str) -> str:
     )
 
 
-def _ignored(cell: Mapping[str, Any]) -> bool:
+def unchecked_by_nbval(cell: Mapping[str, Any]) -> bool:
+    """Whether nbval leaves the cell's outputs unchecked.
+
+    nbval's own rule: a marker counts only as a whole comment line (``# NBVAL_IGNORE_OUTPUT``,
+    nothing after it) or as a cell tag.
+    """
     source = _join(cell.get("source", ""))
     marked = any(
-        line.strip().lstrip("#").strip().split(":")[0].strip() in _IGNORED
+        line.strip().lstrip("#").strip() in _IGNORED
         for line in source.splitlines()
         if line.strip().startswith("#")
     )
@@ -372,7 +378,7 @@ def compare_notebooks(
             e = errors[0]
             found.append(Difference(i, first, f"raised {e.get('ename')}: {e.get('evalue')}"))
             continue
-        if _ignored(cr):
+        if unchecked_by_nbval(cr):
             continue
         for what in compare_outputs(cr.get("outputs", []), cn.get("outputs", []),
                                     source=source, sanitize=sanitize):
