@@ -196,4 +196,5 @@ def test_cells_left_unchecked_are_exactly_those_nbval_leaves_unchecked():
             assert unchecked_by_nbval(cell) == nbval_skips, (notebook.name, source[:80])
             if "NBVAL_IGNORE_OUTPUT" in source:
                 assert nbval_skips, f"{notebook.name}: nbval ignores {source[:80]!r}"
-    assert not unchecked_by_nbval({"source": "# NBVAL_IGNORE_OUTPUT: why\nprint(1)", "metadata": {}})
+    unread = {"source": "# NBVAL_IGNORE_OUTPUT: why\nprint(1)", "metadata": {}}
+    assert not unchecked_by_nbval(unread)
