@@ -16,6 +16,8 @@ import pytest
 import torch
 
 from toolkit import training as T
+from toolkit.drift import embedding_drift, weight_drift
+from toolkit.experiments import kfold_by_query, repeat_over_seeds, select_lr
 from toolkit.training import CARD_AS_DOCUMENTED, CARD_AS_RUN, ScheduleWarning, finetune
 
 REPO = Path(__file__).resolve().parents[1]
@@ -344,7 +346,7 @@ def test_weight_drift_hand_checked():
         tuned.weight.copy_(torch.tensor([[3.0, 4.003]]))
         base.bias.zero_()
         tuned.bias.fill_(0.5)
-    df = T.weight_drift(base, tuned).set_index("name")
+    df = weight_drift(base, tuned).set_index("name")
     assert df.loc["weight", "rel_change"] == pytest.approx(0.003 / 5, rel=1e-4)
     assert df.loc["weight", "changed_share"] == 0.5
     assert df.loc["bias", "rel_change"] == math.inf
@@ -353,28 +355,28 @@ def test_weight_drift_hand_checked():
     )
     assert df.loc["__total__", "changed_share"] == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="different parameters"):
-        T.weight_drift(base, torch.nn.Linear(2, 1, bias=False))
+        weight_drift(base, torch.nn.Linear(2, 1, bias=False))
 
 
 def test_drift_zero_for_identical_and_positive_after_training(tiny_model, trained):
-    same = T.weight_drift(tiny_model, copy.deepcopy(tiny_model))
+    same = weight_drift(tiny_model, copy.deepcopy(tiny_model))
     assert (same["rel_change"] == 0).all() and (same["changed_share"] == 0).all()
-    moved = T.weight_drift(tiny_model, trained.model)
+    moved = weight_drift(tiny_model, trained.model)
     total = moved.set_index("name").loc["__total__"]
     assert total["rel_change"] > 0 and total["changed_share"] > 0
-    by_module = T.weight_drift(tiny_model, trained.model, by="module")
+    by_module = weight_drift(tiny_model, trained.model, by="module")
     assert len(by_module) < len(moved)
     assert by_module.iloc[-1]["norm_delta"] == pytest.approx(total["norm_delta"], rel=1e-9)
 
     texts = [t for _, t in PAIRS]
-    e_same = T.embedding_drift(tiny_model, copy.deepcopy(tiny_model), texts, k=5)
+    e_same = embedding_drift(tiny_model, copy.deepcopy(tiny_model), texts, k=5)
     assert e_same["mean_cosine"] == pytest.approx(1.0, abs=1e-6)
     assert e_same["neighbour_overlap"] == 1.0
-    e_moved = T.embedding_drift(tiny_model, trained.model, texts, k=5)
+    e_moved = embedding_drift(tiny_model, trained.model, texts, k=5)
     assert e_moved["mean_cosine"] < 1.0 - 1e-4
     assert 0.0 <= e_moved["neighbour_overlap"] <= 1.0 and e_moved["k"] == 5
     with pytest.raises(ValueError, match="at least 2"):
-        T.embedding_drift(tiny_model, tiny_model, ["один"])
+        embedding_drift(tiny_model, tiny_model, ["один"])
 
 
 # ------------------------------------------------------------------ lr selection, folds
@@ -387,30 +389,30 @@ def test_select_lr_picks_the_lr_that_learns(tiny_model):
         return {"margin": _train_ranking(model, pairs)[1]}
 
     recipe = T.TUNED_USE.replace(epochs=5, warmup_steps=0, scheduler="constant")
-    sel = T.select_lr(tiny_model, pairs, dev_fn, [1e-9, 1e-3], recipe=recipe)
+    sel = select_lr(tiny_model, pairs, dev_fn, [1e-9, 1e-3], recipe=recipe)
     assert sel.best_lr == 1e-3 and sel.recipe.learning_rate == 1e-3
     assert list(sel.table["learning_rate"]) == [1e-9, 1e-3]
     assert sel.table["score"].iloc[1] > sel.base_score
     with pytest.raises(ValueError, match=r"candidates\[0\]"):
-        T.select_lr(tiny_model, pairs, dev_fn, [0.0])
+        select_lr(tiny_model, pairs, dev_fn, [0.0])
 
 
 def test_kfold_by_query_partitions():
     ids = [f"q{i}" for i in range(23)]
-    folds = T.kfold_by_query(ids, n_folds=5, seed=42)
+    folds = kfold_by_query(ids, n_folds=5, seed=42)
     assert len(folds) == 5
     tests = [q for _, te in folds for q in te]
     assert sorted(tests) == sorted(ids)  # every id tested exactly once
     for tr, te in folds:
         assert not set(tr) & set(te) and sorted(tr + te) == sorted(ids)
         assert len(te) in (4, 5)
-    assert folds == T.kfold_by_query(ids, n_folds=5, seed=42)
-    assert folds != T.kfold_by_query(ids, n_folds=5, seed=7)
+    assert folds == kfold_by_query(ids, n_folds=5, seed=42)
+    assert folds != kfold_by_query(ids, n_folds=5, seed=7)
     with pytest.raises(ValueError, match=r"query_ids\[2\]"):
-        T.kfold_by_query(["a", "b", "a"], n_folds=2)
+        kfold_by_query(["a", "b", "a"], n_folds=2)
     with pytest.raises(ValueError, match="n_folds"):
-        T.kfold_by_query(ids, n_folds=1)
-    assert T.repeat_over_seeds(lambda s: s * 2, [1, 2]) == [2, 4]
+        kfold_by_query(ids, n_folds=1)
+    assert repeat_over_seeds(lambda s: s * 2, [1, 2]) == [2, 4]
 
 
 def test_freeze_embeddings_keeps_tables_fixed(tiny_model):
@@ -418,7 +420,7 @@ def test_freeze_embeddings_keeps_tables_fixed(tiny_model):
         name="frozen", learning_rate=1e-3, scheduler="constant", epochs=2, freeze_embeddings=True
     )
     run = T.finetune(tiny_model, PAIRS[:8], recipe, eval_set=lambda m: 0.5)
-    df = T.weight_drift(tiny_model, run.model).set_index("name")
+    df = weight_drift(tiny_model, run.model).set_index("name")
     emb = [n for n in df.index if n.endswith("_embeddings.weight")]
     assert len(emb) == 3  # word, position, token type
     assert (df.loc[emb, "norm_delta"] == 0).all()
