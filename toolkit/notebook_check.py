@@ -75,8 +75,6 @@ _NUMBER = re.compile(
 )
 _PLUS_MINUS = re.compile(r"\s*±\s*")
 _TOLERANCE = re.compile(r"^\s*#\s*TOLERANCE\s+(abs|rel)\s*=\s*([0-9.eE+-]+)\s*:\s*(\S.*)$", re.M)
-_IGNORED = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "PYTEST_VALIDATE_IGNORE_OUTPUT")
-_IGNORED_TAGS = ("nbval-ignore-output", "nbval-skip")
 
 
 @dataclass(frozen=True)
@@ -179,8 +177,9 @@ def numbers(text: str) -> list[str]:
 def _compare_numbers(ref: str, new: str, tolerance: Tolerance | None) -> list[str]:
     """Why the numbers of ``new`` are not within tolerance of those of ``ref`` (same words)."""
     text = _PLUS_MINUS.sub(" ± ", ref)
-    spans = [m.span() for m in _NUMBER.finditer(text)]
-    a = [_parse_number(t) for t in numbers(ref)]
+    found = list(_NUMBER.finditer(text))
+    spans = [m.span() for m in found]
+    a = [_parse_number(m.group()) for m in found]
     b = [_parse_number(t) for t in numbers(new)]
     # which numbers are the mean / the sd of an "m ± s"
     role = ["plain"] * len(a)
@@ -325,19 +324,16 @@ def _word_difference(a: str, b: str) -> str:
 
 
 def unchecked_by_nbval(cell: Mapping[str, Any]) -> bool:
-    """Whether nbval leaves the cell's outputs unchecked.
+    """Whether nbval leaves the cell's outputs unchecked, by nbval's own reading of the cell.
 
-    nbval's own rule: a marker counts only as a whole comment line (``# NBVAL_IGNORE_OUTPUT``,
-    nothing after it) or as a cell tag.
+    A marker counts only as a whole comment line (``# NBVAL_IGNORE_OUTPUT``, nothing after it)
+    or as a cell tag; a comment overrides a tag, as in nbval.
     """
-    source = _join(cell.get("source", ""))
-    marked = any(
-        line.strip().lstrip("#").strip() in _IGNORED
-        for line in source.splitlines()
-        if line.strip().startswith("#")
-    )
-    tags = cell.get("metadata", {}).get("tags", [])
-    return marked or any(t in _IGNORED_TAGS for t in tags)
+    from nbval.plugin import find_comment_markers, find_metadata_tags
+
+    options = dict(find_metadata_tags(cell.get("metadata", {})))
+    options.update(find_comment_markers(_join(cell.get("source", ""))))
+    return options.get("check") is False or options.get("skip") is True
 
 
 def _code_cells(nb: Mapping[str, Any]) -> list[Mapping[str, Any]]:
