@@ -89,5 +89,5 @@ def test_bad_pairs():
     with pytest.raises(ValueError, match="score at row 1 is nan"):
         auc_bootstrap(pd.DataFrame({"query_id": ["a", "a"], "score": [1.0, np.nan],
                                     "relevant": [True, False]}))  # fmt: skip
-    with pytest.raises(ValueError, match="n_resamples must be >= 1"):
+    with pytest.raises(ValueError, match="n_resamples must be an integer >= 1"):
         auc_bootstrap(_pairs(), n_resamples=0)

@@ -469,7 +469,7 @@ CASES: list[Case] = [
          "a has 3 values but b has 2; the test is paired"),
     Case("paired-resamples", "metrics", "paired_test(..., n_resamples=0)",
          lambda c: _metrics().paired_test([0.1, 0.2], [0.2, 0.1], n_resamples=0), ValueError,
-         "n_resamples must be >= 1, got 0"),
+         "n_resamples must be an integer >= 1, got 0"),
     Case("warmup-plot-length", "metrics", "plot_warmup_sensitivity(2 warm-ups, 1 value)",
          lambda c: __import__("toolkit.plots").plots.plot_warmup_sensitivity([0, 1], {"a": [1.0]}),
          ValueError, "series['a'] has 1 values but warmup_steps has 2"),

@@ -23,9 +23,52 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["as_float32_matrix", "as_matrix", "check_texts", "chunk_rows", "unit_rows"]
+__all__ = [
+    "as_float32_matrix",
+    "as_matrix",
+    "check_int",
+    "check_resampling",
+    "check_texts",
+    "chunk_rows",
+    "unit_rows",
+]
 
 BLOCK_ELEMENTS = 2**25  # ~128 MiB of float32 per row chunk when chunk_size is None
+
+
+# --------------------------------------------------------------------------------- integers
+
+
+def check_int(
+    value: Any,
+    name: str,
+    *,
+    minimum: int | None = 1,
+    maximum: int | None = None,
+    allow_none: bool = False,
+) -> int | None:
+    """Return ``value`` as an ``int`` or raise naming the argument (the one integer check).
+
+    ``bool`` is refused (``True`` is not a count). NumPy integers are accepted.
+
+    Raises:
+        TypeError: ``value`` is not an integer (or ``None`` when ``allow_none``).
+        ValueError: ``value`` is outside ``[minimum, maximum]``.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        wanted = "an integer or None" if allow_none else "an integer"
+        raise TypeError(f"{name} must be {wanted}, got {value!r}")
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        if maximum is None:
+            bounds = f">= {minimum}"
+        elif minimum is None:
+            bounds = f"<= {maximum}"
+        else:
+            bounds = f"in {minimum}..{maximum}"
+        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
+    return int(value)
 
 
 # ------------------------------------------------------------------------------------ texts
@@ -172,11 +215,7 @@ def chunk_rows(n_cols: int, chunk_size: int | None, cap: int | None = None) -> i
     if chunk_size is None:
         size = max(1, BLOCK_ELEMENTS // max(n_cols, 1))
         return min(size, cap) if cap else size
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
-        raise TypeError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    return int(chunk_size)
+    return check_int(chunk_size, "chunk_size")
 
 
 def check_resampling(n_resamples: int, confidence: float | None = None) -> None:
@@ -186,9 +225,6 @@ def check_resampling(n_resamples: int, confidence: float | None = None) -> None:
         TypeError: ``n_resamples`` is not an integer.
         ValueError: ``n_resamples < 1``, or ``confidence`` outside (0, 1).
     """
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, numbers.Integral):
-        raise TypeError(f"n_resamples must be an integer, got {n_resamples!r}")
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    check_int(n_resamples, "n_resamples")
     if confidence is not None and not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
