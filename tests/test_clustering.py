@@ -9,13 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
 
-from toolkit import _config
+from toolkit._config import cache_dir
 from toolkit.clustering import (
-    PATENT_STOP_WORDS,
     agreement,
     cluster,
     label_clusters,
-    lemmatize,
     reduce,
     shuffled_baseline,
     silhouette,
@@ -24,6 +22,7 @@ from toolkit.clustering import (
 from toolkit.plots.cluster_contingency import plot_cluster_contingency
 from toolkit.plots.cluster_keywords import plot_cluster_keywords
 from toolkit.plots.cluster_map import plot_cluster_map
+from toolkit.text_ru import PATENT_STOP_WORDS, lemmatize
 
 BATTERIES = [
     "ЛИТИЙ-ИОННЫЙ АККУМУЛЯТОР С ТВЁРДЫМ ЭЛЕКТРОЛИТОМ",
@@ -86,7 +85,7 @@ def umap_runs(_isolated_cache):
     """The only UMAP fits of the file (numba JIT ~25 s): cached, uncached, after corruption."""
     X = toy_embeddings()
     first = reduce(X, random_state=7)  # writes the cache
-    files = sorted((_config.cache_dir() / "reduce").glob("*.npy"))
+    files = sorted((cache_dir() / "reduce").glob("*.npy"))
     uncached = reduce(X, random_state=7, cache=False)
     return {"X": X, "first": first, "uncached": uncached, "files": files}
 
@@ -223,9 +222,9 @@ def test_pca_reduce_cache_and_corruption():
     _, _, vt = np.linalg.svd(U, full_matrices=False)
     ref = U @ vt[:2].T
     np.testing.assert_allclose(np.abs(direct), np.abs(ref), atol=1e-5)
-    before = set((_config.cache_dir() / "reduce").glob("*.npy"))
+    before = set((cache_dir() / "reduce").glob("*.npy"))
     cached = reduce(X, method="pca")
-    (path,) = set((_config.cache_dir() / "reduce").glob("*.npy")) - before
+    (path,) = set((cache_dir() / "reduce").glob("*.npy")) - before
     np.testing.assert_array_equal(cached, direct)
     np.testing.assert_array_equal(reduce(X, method="pca"), direct)
     np.save(path, np.zeros((3, 3)))  # readable but inconsistent
@@ -233,8 +232,8 @@ def test_pca_reduce_cache_and_corruption():
     assert np.load(path).shape == (30, 2)
     # a different seed or parameter is a different cache entry
     reduce(X, method="pca", n_components=3)
-    assert len(set((_config.cache_dir() / "reduce").glob("*.npy")) - before) == 2
-    assert not list((_config.cache_dir() / "reduce").glob("*.tmp"))
+    assert len(set((cache_dir() / "reduce").glob("*.npy")) - before) == 2
+    assert not list((cache_dir() / "reduce").glob("*.tmp"))
 
 
 def test_pca_pre_reduction_switches_on_above_threshold(monkeypatch):
@@ -258,7 +257,7 @@ def test_pca_pre_reduction_switches_on_above_threshold(monkeypatch):
     assert seen["shape"] == (40, 5) and seen["metric"] == "euclidean" and seen["n_jobs"] == 1
     tc.reduce(X, cache=False, pca_above=None, n_neighbors=100)
     # without PCA, below 4,096 points UMAP gets the portable cosine distance matrix and the
-    # exactly solved spectral initialisation (toolkit.clustering._portable_distances)
+    # exactly solved spectral initialisation (toolkit.clustering.reduction)
     assert seen["shape"] == (40, 40) and seen["metric"] == "precomputed"
     assert seen["disconnection_distance"] == 2.0 and seen["init"].shape == (40, 2)
     assert seen["n_neighbors"] == 39  # clamped to n - 1

@@ -23,6 +23,7 @@ from toolkit.data import (
     load_queries,
     load_retrieval_set,
     select_split,
+    text_id,
 )
 
 
@@ -35,7 +36,9 @@ def test_load_pairs_fixture():
     assert rs.describe()["judged_nonrelevant"] == 2
     # ids are q-/d- + first 10 hex of sha1 (value computed independently with hashlib)
     expected = "d-" + hashlib.sha1(b"NA").hexdigest()[:10]
-    assert rs.corpus[expected] == "NA"
+    assert rs.corpus[expected] == "NA" and text_id("d-", "NA") == expected
+    query = "умный дом"
+    assert text_id("q-", query) == "q-" + hashlib.sha1(query.encode("utf-8")).hexdigest()[:10]
 
 
 def test_full_set_round_trip_through_formats(tmp_path):
@@ -269,7 +272,6 @@ def test_select_split():
         select_split(small_set(), "dev")
 
 
-
 def test_public_names_of_toolkit_data():
     import toolkit.data as data
 
@@ -289,7 +291,9 @@ def test_public_names_of_toolkit_data():
         "IPC_SECTIONS",
         "load",
         "load_folder",
+        "load_frame",
         "select_split",
+        "text_id",
     ):
         assert name in data.__all__ and hasattr(data, name), name
     assert data.IPC_SECTIONS == "ABCDEFGH"

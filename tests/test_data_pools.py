@@ -85,13 +85,21 @@ def test_pool_accepts_tables_and_score_matrices():
         ({"x": {"q1": "d1"}}, 10, "runs['x']['q1']: expected a list of doc ids"),
         ({"x": pd.DataFrame({"query_id": ["q"], "doc_id": ["d"]})}, 10, "rank (1 = best) or"),
         ({}, 10, "runs: expected a non-empty mapping"),
-        (RUNS, 0, "k: expected an integer >= 1, got 0"),
     ],
 )
 def test_pool_bad_inputs(runs, k, message):
     with pytest.raises(DataError) as info:
         pool(runs, k=k)
     assert message in str(info.value)
+
+
+def test_pool_depth_is_a_positive_integer():
+    with pytest.raises(ValueError, match="k must be an integer >= 1, got 0"):
+        pool(RUNS, k=0)
+    with pytest.raises(TypeError, match="k must be an integer, got 2.0"):
+        pool(RUNS, k=2.0)
+    with pytest.raises(TypeError, match="k must be an integer or None, got True"):
+        runs_from_scores({"x": np.zeros((1, 2))}, ["q1"], ["d1", "d2"], k=True)
 
 
 def test_write_sheet_then_merge_back(tmp_path):
@@ -147,6 +155,20 @@ def test_merge_errors_name_file_row_column(tmp_path, body, message):
     with pytest.raises(DataError) as info:
         merge_judgments(small(), _sheet(tmp_path, body))
     assert message in str(info.value)
+
+
+def test_merge_content_is_read_as_the_file_at_path(tmp_path):
+    path = tmp_path / "judged.csv"  # not written: the bytes are checked first
+    new, counts = merge_judgments(small(), path, content=b"query_id,doc_id,relevance\nq1,d3,1\n")
+    assert counts == {"added": 1, "regraded": 0, "unchanged": 0} and new.qrels["q1"]["d3"] == 1
+    assert not path.exists()
+    with pytest.raises(DataError, match=r"judged\.csv, row 2, column 'doc_id': unknown document"):
+        merge_judgments(small(), path, content=b"query_id,doc_id,relevance\nq1,d9,1\n")
+    # the extension gives the format: TREC lines in a .trec file, as load_qrels reads them
+    trec, _ = merge_judgments(small(), tmp_path / "j.trec", content=b"q1 0 d3 2\n")
+    assert trec.qrels["q1"]["d3"] == 2
+    with pytest.raises(TypeError, match="content must be bytes"):
+        merge_judgments(small(), path, content="query_id,doc_id,relevance\n")
 
 
 def test_write_sheet_unknown_id(tmp_path):

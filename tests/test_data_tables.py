@@ -1,4 +1,4 @@
-"""Tests for toolkit.data.tables: strict reading of each format; messages name file, row, column."""
+"""Tests for toolkit.data._tables: strict reading of each format; errors name file, row, column."""
 
 from __future__ import annotations
 

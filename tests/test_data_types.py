@@ -12,6 +12,7 @@ from toolkit.data import (
     DataError,
     RetrievalSet,
     describe,
+    load_frame,
 )
 
 
@@ -72,8 +73,10 @@ def test_pairs_order_and_min_grade():
         qrels={"q3": {"d4": 2}, "q2": {"d3": 1}, "q1": {"d1": 2, "d2": 0}},
     )
     assert shuffled.pairs() == rs.pairs()
-    with pytest.raises(DataError, match="min_grade"):
+    with pytest.raises(ValueError, match="min_grade must be an integer >= 0, got -1"):
         rs.pairs(min_grade=-1)
+    with pytest.raises(TypeError, match="min_grade must be an integer, got 1.0"):
+        rs.pairs(min_grade=1.0)
 
 
 def test_split_helper():
@@ -146,22 +149,22 @@ def test_describe_and_validate():
     assert "1 queries have no relevant document" in joined
 
 
-def test_to_frame_from_frame_round_trip():
+def test_to_frame_load_frame_round_trip():
     rs = small_set()
     frame = rs.to_frame()
     assert list(frame.columns[:6]) == ["query_id", "query", "doc_id", "title", "relevance", "split"]
     assert {"query_topic", "doc_ipc", "doc_topic"} <= set(frame.columns)
     assert len(frame) == 5  # 4 judgments + the unjudged doc d5
-    back = RetrievalSet.from_frame(frame)
+    back = load_frame(frame)
     assert back == rs
     # unjudged query survives too
     rs2 = RetrievalSet(queries={"q1": "a", "q2": "b"}, corpus={"d1": "T"}, qrels={"q1": {"d1": 1}})
-    assert RetrievalSet.from_frame(rs2.to_frame()) == rs2
+    assert load_frame(rs2.to_frame()) == rs2
     # conflicting repeated values name the row
     bad = frame.copy()
     bad.loc[1, "query"] = "другой текст"
     with pytest.raises(DataError, match=r"row 3 \(iloc\[1\]\), column 'query'"):
-        RetrievalSet.from_frame(bad)
+        load_frame(bad)
 
 
 def test_texts_need_a_printable_character():
@@ -173,10 +176,19 @@ def test_texts_need_a_printable_character():
     assert RetrievalSet(corpus={"d1": "\x00A\t"}).corpus["d1"] == "\x00A\t"
 
 
-def test_from_frame_is_the_loader_of_long_tables():
-    from toolkit.data.loaders import load_frame
+def test_load_frame_reads_the_frame_of_an_empty_set():
+    assert load_frame(RetrievalSet().to_frame()) == RetrievalSet()
 
-    frame = small_set().to_frame()
-    assert load_frame(frame) == RetrievalSet.from_frame(frame) == small_set()
-    empty = RetrievalSet().to_frame()
-    assert RetrievalSet.from_frame(empty) == RetrievalSet()
+
+def test_with_queries_and_with_qrels():
+    rs = small_set()
+    more = rs.with_queries({"q9": "новый запрос", "q1": "умный дом 2"})
+    assert more.query_ids == ["q1", "q2", "q3", "q9"]
+    assert more.queries["q1"] == "умный дом 2" and more.qrels == rs.qrels
+    assert rs.with_queries({}) is rs and rs.queries["q1"] == "умный дом"
+    with pytest.raises(DataError, match="queries: empty id"):
+        rs.with_queries({"": "x"})
+    judged = rs.with_qrels({"q2": {"d5": 1}})
+    assert dict(judged.qrels) == {"q2": {"d5": 1}} and judged.splits == rs.splits
+    with pytest.raises(DataError, match=r"qrels\['q1'\]\['d9'\]: unknown document id"):
+        rs.with_qrels({"q1": {"d9": 1}})

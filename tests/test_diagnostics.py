@@ -2,8 +2,8 @@
 anisotropy, hubness).
 
 Moved here from test_evaluate.py (nearest_titles, neighbour_agreement) and test_metrics.py
-(anisotropy, hubness); query_margins and pair_similarities live in toolkit.metrics and are
-tested in test_metrics.py.
+(anisotropy, hubness); query_margins and pair_similarities (also in toolkit.diagnostics) are
+tested in test_metrics.py, next to the metrics cases they share.
 """
 
 from __future__ import annotations

@@ -1,15 +1,14 @@
-"""toolkit.drift: how far fine-tuning moved the weights and the embeddings.
+"""toolkit.training.drift: how far fine-tuning moved the weights and the embeddings.
 
-drift_summary was tested in test_reproduction.py (moved here). weight_drift and
-embedding_drift are still tested in test_training.py, through their re-export in
-toolkit.training, next to the training run they measure.
+weight_drift and embedding_drift are tested in test_training.py, next to the training run
+they measure.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from toolkit.drift import drift_summary
+from toolkit.training.drift import drift_summary
 
 
 def test_drift_summary_by_hand(tiny):

@@ -168,8 +168,10 @@ def test_bad_texts_name_the_position(counting, bad, message):
 
 
 def test_bad_batch_size(counting):
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
         encode(counting, TEXTS, batch_size=0, cache=False)
+    with pytest.raises(TypeError, match="batch_size must be an integer, got 2.5"):
+        encode(counting, TEXTS, batch_size=2.5, cache=False)
 
 
 def test_empty_list_gives_zero_rows(counting):

@@ -25,7 +25,8 @@ from toolkit.evaluation import (
     heatmap_block,
     top1,
 )
-from toolkit.metrics import paired_test, retrieval_metrics
+from toolkit.metrics import retrieval_metrics
+from toolkit.stats import paired_test
 
 # the all-zero-vector set (QUERIES / CORPUS / QRELS further down belong to the moved tests)
 ZERO_QUERIES = {"q1": "альфа", "q2": "бета", "q3": "пусто"}
@@ -193,7 +194,7 @@ def test_dense_scores_are_cosines_of_encoded_texts(comparison, small_set, tiny_m
 
 
 def test_hybrid_is_rrf_of_dense_and_bm25(comparison):
-    from toolkit.lexical import rrf_fuse
+    from toolkit.fusion import rrf_fuse
 
     fused = rrf_fuse(
         [comparison.scores["tiny"], comparison.scores["bm25"]], k=60, doc_ids=comparison.doc_ids

@@ -1,7 +1,6 @@
-"""toolkit.experiments: lr selection on a dev split and cross-validation by query folds.
+"""toolkit.training.experiments: lr selection on a dev split, cross-validation by query folds.
 
-Moved here from test_reproduction.py. The tests of select_lr and kfold_by_query are still in
-test_training.py (through their re-export in toolkit.training).
+The tests of select_lr and kfold_by_query are in test_training.py.
 """
 
 from __future__ import annotations
@@ -10,8 +9,8 @@ import numpy as np
 import pytest
 
 from toolkit.evaluation import evaluate_system
-from toolkit.experiments import _fold_pairs, cross_validate, select_lr_on_split
 from toolkit.training import finetune, get_recipe
+from toolkit.training.experiments import _fold_pairs, cross_validate, select_lr_on_split
 
 
 def _tiny_recipe(**changes):

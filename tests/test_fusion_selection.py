@@ -1,4 +1,4 @@
-"""toolkit.evaluation: fusion settings chosen on dev (select_fusion, Fusion) and compared on test.
+"""toolkit.fusion: fusion settings chosen on dev (select_fusion, Fusion) and compared on test.
 
 The selection case is small enough to rank by hand: one dev query «сталь» whose only relevant
 title is d1. Dense scores are given (d1 0.0, d2 1.0, d3 0.5: the dense model gets it wrong);
@@ -27,8 +27,8 @@ import pandas as pd
 import pytest
 
 from toolkit.data import RetrievalSet
-from toolkit.evaluation import Fusion, compare_systems, select_fusion
-from toolkit.lexical import normalized_fuse, rrf_fuse
+from toolkit.evaluation import compare_systems
+from toolkit.fusion import Fusion, normalized_fuse, rrf_fuse, select_fusion
 
 RANK2 = 1 / math.log2(3)
 RANK3 = 1 / math.log2(4)

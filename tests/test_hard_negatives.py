@@ -78,7 +78,7 @@ def test_relevant_titles_by_query_text(mining_set):
 def test_mining_never_uses_a_judged_relevant_title(tiny, mining_set):
     pairs = _train_pairs(mining_set)
     recipe = T.tuned_recipe().replace(hard_negatives=2, hard_negative_margin=0.0)
-    kept, negatives, info = T._mine_hard_negatives(tiny, pairs, recipe, mining_set, None)
+    kept, negatives, info = T.mine_negatives(tiny, pairs, recipe, mining_set, None)
     assert kept == pairs and info["pairs_without_enough_negatives"] == 0
     rel = T.relevant_titles(mining_set)
     expected = _reference_negatives(tiny, mining_set, pairs, 2, 0.0, rel)
@@ -95,11 +95,11 @@ def test_mining_never_uses_a_judged_relevant_title(tiny, mining_set):
 def test_mining_extra_qrels_are_excluded_too(tiny, mining_set):
     pairs = _train_pairs(mining_set)
     recipe = T.tuned_recipe().replace(hard_negatives=1, hard_negative_margin=0.0)
-    _, plain, _ = T._mine_hard_negatives(tiny, pairs, recipe, mining_set, None)
+    _, plain, _ = T.mine_negatives(tiny, pairs, recipe, mining_set, None)
     # declare every query's first mined negative relevant: it must no longer be mined
     ids = {t: d for d, t in mining_set.corpus.items()}
     extra = {q: {ids[negs[0]]: 1} for q, negs in zip(mining_set.queries, plain, strict=True)}
-    _, again, info = T._mine_hard_negatives(tiny, pairs, recipe, mining_set, extra)
+    _, again, info = T.mine_negatives(tiny, pairs, recipe, mining_set, extra)
     for before, after in zip(plain, again, strict=True):
         assert before[0] != after[0]
     assert info["excluded_relevant"] == 3 * len(pairs)

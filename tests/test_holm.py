@@ -1,11 +1,11 @@
-"""toolkit.metrics.holm: Holm (1979) step-down adjusted p-values, against hand computation."""
+"""toolkit.stats.holm: Holm (1979) step-down adjusted p-values, against hand computation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from toolkit.metrics import holm
+from toolkit.stats import holm
 
 
 def test_textbook_values():

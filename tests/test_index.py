@@ -1,7 +1,7 @@
 """toolkit.index: exact top-k against brute force, HNSW recall, index files, cache keys.
 
 The brute-force reference is the metrics' own ranking: the full ``q @ d.T`` matrix ranked
-row by row with :func:`toolkit.metrics.rank_columns` (score descending, doc id as text
+row by row with :func:`toolkit.ranking.rank_columns` (score descending, doc id as text
 descending), i.e. what ``search`` did before there was an index. Ties are made on purpose
 by duplicating rows.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from toolkit import index as ix
-from toolkit.metrics import rank_columns, tie_order
+from toolkit.ranking import rank_columns, tie_order
 
 
 def _unit(rng, n, dim):
@@ -294,7 +294,7 @@ def test_dense_index_damaged_file_warns_and_rebuilds(tiny, tmp_path, monkeypatch
 
 
 def test_search_approx_same_shape_as_exact(tiny, tmp_path, monkeypatch):
-    from toolkit.search import COLUMNS, search
+    from toolkit.retrieval import COLUMNS, search
 
     monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path))
     corpus = dict(zip(IDS, TITLES, strict=True))
@@ -310,7 +310,7 @@ def test_search_approx_same_shape_as_exact(tiny, tmp_path, monkeypatch):
 
 
 def test_search_auto_small_corpus_is_exact_and_identical(tiny):
-    from toolkit.search import search
+    from toolkit.retrieval import search
 
     corpus = dict(zip(IDS, TITLES, strict=True))
     auto = search(TITLES[:2], corpus, systems=[tiny], k=4)
@@ -320,7 +320,7 @@ def test_search_auto_small_corpus_is_exact_and_identical(tiny):
 
 
 def test_search_unknown_index():
-    from toolkit.search import search
+    from toolkit.retrieval import search
 
     with pytest.raises(ValueError, match="index must be one of"):
         search("q", ["A", "B"], systems=["bm25"], index="hnsw")

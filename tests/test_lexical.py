@@ -1,11 +1,12 @@
-"""Tests of toolkit.lexical: Russian BM25 and score fusion."""
+"""Tests of toolkit.lexical (Russian BM25) and toolkit.fusion's score fusion functions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from toolkit.lexical import bm25_scores, normalized_fuse, rrf_fuse
+from toolkit.fusion import normalized_fuse, rrf_fuse
+from toolkit.lexical import bm25_scores
 from toolkit.metrics import retrieval_metrics
 
 TITLES = [

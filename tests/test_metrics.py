@@ -1,6 +1,6 @@
 """Tests of toolkit.metrics: hand-checked cases, ranx and sentence-transformers parity, ties,
-exclusions, chunking, statistics, query margins and pair similarities (anisotropy and hubness
-moved to toolkit.diagnostics: test_diagnostics.py)."""
+exclusions, chunking; and of toolkit.stats (bootstrap, paired test, seeds) and
+toolkit.diagnostics' query margins and pair similarities, which share the metrics' cases."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.metrics import (
-    aggregate_seeds,
-    bootstrap_ci,
-    pair_similarities,
-    paired_test,
-    query_margins,
-    retrieval_metrics,
-    retrieval_metrics_from_embeddings,
-)
+from toolkit.diagnostics import pair_similarities, query_margins
+from toolkit.metrics import retrieval_metrics, retrieval_metrics_from_embeddings
+from toolkit.stats import aggregate_seeds, bootstrap_ci, paired_test
 
 KS = (1, 3, 5, 10, 100)
 L2 = math.log2
@@ -265,7 +259,7 @@ def test_bad_input_raises_clear_errors():
         retrieval_metrics(bad, qrels, **kw)
     with pytest.raises(ValueError, match=r"qrels\['a'\]\['x'\]"):
         retrieval_metrics(s, {"a": {"x": "high"}}, **kw)
-    with pytest.raises(ValueError, match=r"ks\[1\] = 0"):
+    with pytest.raises(ValueError, match=r"ks\[1\] must be an integer >= 1, got 0"):
         retrieval_metrics(s, qrels, ks=(1, 0), **kw)
     with pytest.raises(ValueError, match="gains"):
         retrieval_metrics(s, qrels, gains="log", **kw)

@@ -165,3 +165,10 @@ def test_default_model_fingerprint_record_is_reused_until_weights_change(tmp_pat
     with torch.no_grad():
         next(again.parameters()).mul_(2.0)
     assert model_fingerprint(again) not in {first, "e" * 64}
+
+
+def test_every_builtin_name_has_a_builder():
+    from toolkit.models import builtin_models
+    from toolkit.models.loader import _BUILDERS
+
+    assert sorted(_BUILDERS) == builtin_models()

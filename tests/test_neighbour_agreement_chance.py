@@ -59,7 +59,7 @@ def test_observed_structure_is_far_above_chance():
 
 
 def test_bad_input():
-    with pytest.raises(ValueError, match="n_permutations must be >= 2"):
+    with pytest.raises(ValueError, match="n_permutations must be an integer >= 2"):
         neighbour_agreement_chance(np.eye(3), ["a", "b", "a"], k=1, n_permutations=1)
     with pytest.raises(ValueError, match="all None"):
         neighbour_agreement_chance(np.eye(3), [None] * 3, k=1)

@@ -24,7 +24,7 @@ def test_traces_carry_the_values_and_category_labels():
     ("args", "kwargs", "match"),
     [
         (([], {"a": []}), {}, "warmup_steps must be a non-empty"),
-        (([0, -1], {"a": [1, 1]}), {}, r"warmup_steps\[1\] = -1"),
+        (([0, -1], {"a": [1, 1]}), {}, r"warmup_steps\[1\] must be an integer >= 0, got -1"),
         (([0, 0], {"a": [1, 1]}), {}, "repeats a value"),
         (([0, 1], {"a": [1.0]}), {}, "has 1 values but warmup_steps has 2"),
         (([0, 1], {"a": [1.0, 0.0]}), {}, r"series\['a'\]\[1\] = 0.0; expected a finite value > 0"),

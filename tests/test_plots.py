@@ -457,7 +457,7 @@ def test_margins_all_positive_and_bad_input():
 
 
 def test_margins_accept_query_margins_output():
-    from toolkit.metrics import query_margins
+    from toolkit.diagnostics import query_margins
 
     scores = np.array([[0.9, 0.2, 0.5], [0.3, 0.8, 0.1], [0.4, 0.6, 0.7]])
     qrels = {"q1": {"a": 1}, "q2": {"a": 1}, "q3": {"a": 1, "b": 1, "c": 1}}
@@ -624,7 +624,7 @@ def test_loss_curve_raw_and_smoothed():
     assert _vals(raw["y"]) == [4.0, 2.0, 3.0, 1.0]
     assert np.allclose(_vals(smooth["y"]), [4.0, 3.0, 2.5, 2.0])  # trailing mean of 2
     assert smooth["name"] == "train (mean of 2)"
-    with pytest.raises(ValueError, match="smooth must be a positive integer"):
+    with pytest.raises(ValueError, match="smooth must be an integer >= 1, got 0"):
         plot_loss_curve({"train": [1.0]}, smooth=0)
     with pytest.raises(ValueError, match=r"curves\['t'\]\[0\] is not finite"):
         plot_loss_curve({"t": [float("inf")]})

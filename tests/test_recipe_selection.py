@@ -1,4 +1,5 @@
-"""toolkit.experiments: selection over seeds; folds that keep title-sharing queries together."""
+"""toolkit.training.experiments: selection over seeds; folds that keep title-sharing queries
+together."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
-from toolkit import experiments as E
 from toolkit import training as T
 from toolkit.data import RetrievalSet
+from toolkit.training import experiments as E
 
 
 @pytest.fixture(scope="module")

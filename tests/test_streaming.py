@@ -164,8 +164,10 @@ def test_unknown_format_and_bad_chunk_size(tmp_path, model):
     src.write_text("doc\ttitle\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"c\.tsv: unknown corpus format '.tsv'"):
         encode_corpus(src, tmp_path / "s", model)
-    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1, got 0"):
         encode_corpus(src, tmp_path / "s", model, chunk_size=0)
+    with pytest.raises(TypeError, match="chunk_size must be an integer, got True"):
+        encode_corpus(src, tmp_path / "s", model, chunk_size=True)
 
 
 def test_cli_encode_corpus(tmp_path, tiny_bert_dir, capsys):

@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from toolkit import training as T
-from toolkit.drift import embedding_drift, weight_drift
-from toolkit.experiments import kfold_by_query, repeat_over_seeds, select_lr
 from toolkit.training import CARD_AS_DOCUMENTED, CARD_AS_RUN, ScheduleWarning, finetune
+from toolkit.training.drift import embedding_drift, weight_drift
+from toolkit.training.experiments import kfold_by_query, repeat_over_seeds, select_lr
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_CARD = REPO.parent / "shared" / "seed" / "model_card.md"
@@ -440,7 +440,7 @@ def test_recipe_schedule_is_the_one_warmup_rule():
     assert ratio.schedule(50) == (21, 21, 3)  # ceil(0.1 * 21)
     assert ratio.warmup_for(21) == 3 and ratio.replace(warmup_steps=5).warmup_for(21) == 5
     assert len(expected_lr_schedule(ratio, 50)) == ratio.schedule(50).steps
-    with pytest.raises(ValueError, match="n_pairs=0"):
+    with pytest.raises(ValueError, match="n_pairs must be an integer >= 1, got 0"):
         ratio.schedule(0)
 
 

@@ -1,4 +1,4 @@
-"""Precomputed vectors as a model (``toolkit.vectors``, ``python -m toolkit encode``).
+"""Precomputed vectors as a model (``toolkit.models.vectors``, ``python -m toolkit encode``).
 
 The round trip uses the default model on the demo set: encode -> file -> ``load_model`` must
 give, through ``toolkit.encode``, the vectors the default model gives: bitwise for the texts
@@ -22,7 +22,7 @@ import toolkit
 from toolkit.__main__ import main
 from toolkit.data import demo
 from toolkit.models import ModelNotAvailable, load_model, model_fingerprint
-from toolkit.vectors import (
+from toolkit.models.vectors import (
     METADATA_KEY,
     UnknownTextError,
     VectorsFileError,
@@ -238,6 +238,16 @@ def test_missing_and_non_parquet_files(tmp_path):
     bad.write_text("not parquet")
     with pytest.raises(VectorsFileError, match="x.parquet: cannot read it as Parquet"):
         load_model(str(bad))
+
+
+def test_encode_to_file_checks_batch_size_before_encoding(tmp_path, tiny_bert_dir):
+    tiny = load_model(tiny_bert_dir)
+    out = tmp_path / "v.parquet"
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        encode_to_file(tiny, ["а"], out, batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be an integer, got '8'"):
+        encode_to_file(tiny, ["а"], out, batch_size="8")
+    assert not out.exists()
 
 
 # --- CLI -----------------------------------------------------------------------------------

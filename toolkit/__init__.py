@@ -36,11 +36,11 @@ _EXPORTS: dict[str, str] = {
     "load_retrieval_set": "toolkit.data",
     "retrieval_metrics": "toolkit.metrics",
     "retrieval_metrics_from_embeddings": "toolkit.metrics",
-    "bootstrap_ci": "toolkit.metrics",
-    "paired_test": "toolkit.metrics",
+    "bootstrap_ci": "toolkit.stats",
+    "paired_test": "toolkit.stats",
     "bm25_scores": "toolkit.lexical",
     "compare_systems": "toolkit.evaluation",
-    "search": "toolkit.search",
+    "search": "toolkit.retrieval",
     "explore": "toolkit.explorer_widget",
     "finetune": "toolkit.training",
     "reduce": "toolkit.clustering",
@@ -57,8 +57,6 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
-    if name == "search":  # the callable module, whatever the import order (see toolkit.search)
-        value = importlib.import_module(module)
     globals()[name] = value
     return value
 

@@ -34,13 +34,15 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from toolkit._validation import check_int
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
 
     from toolkit.data import demo
-    from toolkit.diagnostics import top_k
     from toolkit.encoding import encode
     from toolkit.models import load_model
+    from toolkit.ranking import top_k
 
     rs = demo()
     card_q = [q for q, src in rs.query_fields["source"].items() if src.startswith("card")]
@@ -63,14 +65,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from toolkit.data import load
-    from toolkit.search import format_results, search
+    from toolkit.retrieval import format_results, search
 
     rs = load(args.data)
     systems: dict[str, object] = {}
     for name in args.system or ["dense"]:
         if name in systems:
             raise ValueError(f"--system {name!r} is given twice")
-        # "dense" is the --model model; every other name is read by toolkit.search
+        # "dense" is the --model model; every other name is read by toolkit.retrieval
         systems[name] = (args.model or "default") if name == "dense" else name
     table = search(args.queries, rs, systems=systems, k=args.k, index=args.index)
     data = args.data or "demo set"
@@ -82,7 +84,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_encode(args: argparse.Namespace) -> int:
     from toolkit.data import load
     from toolkit.models import load_model
-    from toolkit.vectors import check_out_path, encode_to_file, texts_of
+    from toolkit.models.vectors import check_out_path, encode_to_file, texts_of
 
     check_out_path(args.out)  # before the (possibly large) model is loaded
     texts: list[str] = []
@@ -231,13 +233,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_int(text: str) -> int:
+    """Argparse type of a count option: an integer >= 1 (checked by ``check_int``)."""
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
+        return check_int(int(text), "value")
+    except ValueError:  # not an integer, or < 1
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
 
 
 def _parameter(text: str) -> tuple[str, object]:
@@ -252,13 +252,35 @@ def _parameter(text: str) -> tuple[str, object]:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m toolkit", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    commands = [
+        ("demo", "top-3 titles for the model card's queries", _demo_arguments),
+        ("search", "ranked titles for your queries (dense, BM25, fusions)", _search_arguments),
+        ("encode", "precomputed vectors of a set's texts, usable as a model", _encode_arguments),
+        ("cache", "embedding cache", _cache_arguments),
+        (
+            "encode-corpus",
+            "stream a corpus file into a resumable memory-mapped vector store",
+            _encode_corpus_arguments,
+        ),
+        ("data", "validate data files or describe the demo set", _data_arguments),
+        ("evaluate", "dense vs BM25 vs hybrid with 95%% CIs", _evaluate_arguments),
+        ("report", "execute notebooks and render HTML into reports/", _report_arguments),
+        ("execute", "restart and run notebooks in place (the committed outputs)",
+         _execute_arguments),
+        ("compare", "executed notebooks vs the committed ones, by meaning", _compare_arguments),
+    ]
+    for name, help_text, add_arguments in commands:
+        add_arguments(sub.add_parser(name, help=help_text))
+    return parser
 
-    p = sub.add_parser("demo", help="top-3 titles for the model card's queries")
+
+def _demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model id, folder or builtin name")
     p.add_argument("--top", type=_positive_int, default=3)
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("search", help="ranked titles for your queries (dense, BM25, fusions)")
+
+def _search_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("queries", nargs="+", help="query text(s); quote each one")
     p.add_argument("--model", default=None, help="model of the 'dense' system (default model)")
     p.add_argument("--data", default=None, help="pairs file or folder; default: demo set")
@@ -275,7 +297,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_search)
 
-    p = sub.add_parser("encode", help="precomputed vectors of a set's texts, usable as a model")
+
+def _encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model id, folder or builtin name (default)")
     p.add_argument("--data", default=None, help="pairs file or folder; default: demo set "
                    "(not used when only --texts is given)")
@@ -288,17 +311,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=64)
     p.set_defaults(func=_cmd_encode)
 
-    p = sub.add_parser("cache", help="embedding cache")
+
+def _cache_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["info", "clear"])
     p.set_defaults(func=_cmd_cache)
 
-    p = sub.add_parser(
-        "encode-corpus",
-        help="stream a corpus file into a resumable memory-mapped vector store",
-        description="Encode a CSV/Parquet/JSONL corpus chunk by chunk into DIR/vectors.npy "
+
+def _encode_corpus_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Encode a CSV/Parquet/JSONL corpus chunk by chunk into DIR/vectors.npy "
         "(float32, memory-mapped), DIR/ids.txt and DIR/manifest.json; a killed run resumes "
         "where it stopped. Several --device values start a sentence-transformers "
-        "multi-process pool (do not use that pool inside Jupyter: ST issue #2235).",
+        "multi-process pool (do not use that pool inside Jupyter: ST issue #2235)."
     )
     p.add_argument("file", help="corpus file: .csv, .parquet or .jsonl")
     p.add_argument("--out", required=True, help="store folder (resumed if unfinished)")
@@ -311,12 +335,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_encode_corpus)
 
-    p = sub.add_parser("data", help="validate data files or describe the demo set")
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["validate", "describe"])
     p.add_argument("files", nargs="*")
     p.set_defaults(func=_cmd_data)
 
-    p = sub.add_parser("evaluate", help="dense vs BM25 vs hybrid with 95%% CIs")
+
+def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None)
     p.add_argument("--data", default=None, help="pairs file or folder; default: demo set")
     p.add_argument("--split", default="test")
@@ -325,7 +351,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("report", help="execute notebooks and render HTML into reports/")
+
+def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="reports")
     p.add_argument(
         "-p", "--parameter", dest="parameters", action="append", type=_parameter,
@@ -342,18 +369,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("notebooks", nargs="*")
     p.set_defaults(func=_cmd_report)
 
-    p = sub.add_parser("execute", help="restart and run notebooks in place (the committed outputs)")
+
+def _execute_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("notebooks", nargs="+")
     p.set_defaults(func=_cmd_execute)
 
-    p = sub.add_parser("compare", help="executed notebooks vs the committed ones, by meaning")
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("executed", nargs="+", help="executed notebooks, e.g. reports/*.ipynb")
     p.add_argument(
         "--committed", default=str(Path(__file__).resolve().parents[1] / "notebooks"),
         help="folder of the committed notebooks (with sanitize.cfg); default: this checkout's",
     )
     p.set_defaults(func=_cmd_compare)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,18 +2,16 @@
 
 What the embedding space looks like, independent of one retrieval metric:
 
-* :func:`top_k` -- the one k-nearest-neighbour rule (score descending, ties to the lower
-  index) that every neighbour search here and in :mod:`toolkit.training` uses;
 * :func:`nearest_titles`, :func:`neighbour_agreement` -- nearest titles and how often they
   share a label (topic, IPC section); :func:`neighbour_agreement_chance` -- the same
-  statistic with the labels permuted (its chance level);
+  statistic with the labels permuted (its chance level). Neighbours are selected with
+  :func:`toolkit.ranking.top_k` (score descending, ties to the lower index);
 * :func:`auc_bootstrap` -- AUC of relevant vs non-relevant pair scores with a CI from a
   bootstrap over queries;
 * :func:`hubness`, :func:`anisotropy` -- hubs of the kNN graph and the narrow-cone effect;
 * :func:`query_margins`, :func:`pair_similarities` -- best relevant vs hardest non-relevant
-  score per query, and the score distributions of relevant and non-relevant pairs. These
-  two rank with the retrieval metrics' tie rule and are implemented next to it in
-  :mod:`toolkit.metrics`; they are listed here so this module is the one to read.
+  score per query, and the score distributions of relevant and non-relevant pairs. They rank
+  with the retrieval metrics' tie rule (:mod:`toolkit.ranking`).
 
 All cosine computations refuse all-zero rows (they have no direction); see
 :mod:`toolkit._validation` for the toolkit's zero-vector policy.
@@ -21,15 +19,28 @@ All cosine computations refuse all-zero rows (they have no direction); see
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from toolkit._validation import as_float32_matrix, chunk_rows, unit_rows
-from toolkit.metrics import pair_similarities, query_margins
+from toolkit._validation import (
+    as_float32_matrix,
+    check_int,
+    check_resampling,
+    chunk_rows,
+    unit_rows,
+)
+from toolkit.ranking import (
+    RankPlan,
+    check_scores_matrix,
+    matrix_rows,
+    rank_plan,
+    row_ranks,
+    score_blocks,
+    top_k,
+)
 
 __all__ = [
     "anisotropy",
@@ -40,7 +51,6 @@ __all__ = [
     "neighbour_agreement_chance",
     "pair_similarities",
     "query_margins",
-    "top_k",
 ]
 
 
@@ -71,8 +81,8 @@ def nearest_titles(
     x = np.asarray(emb, dtype=np.float32)
     if x.shape[0] != len(texts):
         raise ValueError(f"emb has {x.shape[0]} rows but texts has {len(texts)} entries")
-    if not 1 <= k < len(texts):
-        raise ValueError(f"k must be in 1..{len(texts) - 1}, got {k}")
+    k = check_int(k, "k", maximum=len(texts) - 1)
+    max_chars = check_int(max_chars, "max_chars", allow_none=True)
 
     def cut(t: str) -> str:
         t = " ".join(t.split())
@@ -127,8 +137,7 @@ def _neighbours(emb: Any, labels: list, k: int) -> np.ndarray:
     x = np.asarray(emb, dtype=np.float32)
     if x.shape[0] != len(labels):
         raise ValueError(f"emb has {x.shape[0]} rows but labels has {len(labels)} entries")
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k < len(labels):
-        raise ValueError(f"k must be in 1..{len(labels) - 1}, got {k}")
+    k = check_int(k, "k", maximum=len(labels) - 1)
     sims = x @ x.T
     np.fill_diagonal(sims, -np.inf)
     return top_k(sims, k)
@@ -167,10 +176,7 @@ def neighbour_agreement_chance(
     """
     labels = list(labels)
     neighbours = _neighbours(emb, labels, k)
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, numbers.Integral):
-        raise TypeError(f"n_permutations must be an integer, got {n_permutations!r}")
-    if n_permutations < 2:
-        raise ValueError(f"n_permutations must be >= 2 (for an sd), got {n_permutations}")
+    n_permutations = check_int(n_permutations, "n_permutations", minimum=2)  # 2 for an sd
     # labels as integer codes; None is -1 (never scored, never a match)
     codes = pd.factorize(pd.Series(labels, dtype=object))[0]
     if not (codes >= 0).any():
@@ -255,8 +261,6 @@ def auc_bootstrap(
         >>> out["auc"], out["low"], out["high"], out["n_queries"]
         (1.0, 1.0, 1.0, 2)
     """
-    from toolkit._validation import check_resampling
-
     missing = [
         c for c in ("query_id", "score", "relevant") if c not in getattr(pairs, "columns", ())
     ]
@@ -317,8 +321,7 @@ def anisotropy(emb: Any, *, sample: int = 2000, seed: int = 0) -> float:
     n = x.shape[0]
     if n < 2:
         raise ValueError(f"emb needs at least 2 rows for pairwise cosines, got {n}")
-    if isinstance(sample, bool) or not isinstance(sample, numbers.Integral) or sample < 2:
-        raise ValueError(f"sample must be an integer >= 2, got {sample!r}")
+    sample = check_int(sample, "sample", minimum=2)
     if n > sample:
         idx = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
         x = x[idx]
@@ -328,41 +331,6 @@ def anisotropy(emb: Any, *, sample: int = 2000, seed: int = 0) -> float:
     total = float(s @ s)  # sum over all ordered pairs incl. i == j
     diag = float((x * x).sum())
     return (total - diag) / (m * (m - 1))
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """The toolkit's one k-nearest-neighbour rule: top-k columns per row, best first.
-
-    Columns are ranked by score descending; ties go to the lower column index (also at the
-    boundary of the k kept). Every neighbour search of the toolkit -- :func:`hubness`,
-    :func:`neighbour_agreement`, :func:`nearest_titles`,
-    :func:`toolkit.drift.embedding_drift` -- selects with it; each computes its own
-    similarities (set a point's own column to ``-inf`` to exclude it).
-
-    Args:
-        scores: ``n x m`` similarities (no NaN), ``1 <= k <= m``.
-        k: Neighbours kept per row.
-
-    Returns:
-        ``n x k`` column indices.
-
-    Example:
-        >>> top_k(np.array([[0.5, 0.9, 0.5, 0.1]]), 2).tolist()
-        [[1, 0]]
-    """
-    block = np.asarray(scores)
-    n = block.shape[1]
-    part = np.argpartition(block, n - k, axis=1)[:, n - k :]
-    vals = np.take_along_axis(block, part, axis=1)
-    thr = vals.min(axis=1)
-    n_ge = np.count_nonzero(block >= thr[:, None], axis=1)
-    for i in np.flatnonzero(n_ge > k):  # ties at the boundary: keep the lowest indices
-        gt = np.flatnonzero(block[i] > thr[i])
-        eq = np.flatnonzero(block[i] == thr[i])[: k - len(gt)]
-        part[i] = np.concatenate([gt, eq])
-    vals = np.take_along_axis(block, part, axis=1)
-    o = np.lexsort((part, -vals), axis=-1)
-    return np.take_along_axis(part, o, axis=1)
 
 
 def hubness(
@@ -395,8 +363,8 @@ def hubness(
 
     x = _l2_normalise(as_float32_matrix(emb, "emb"), "emb")
     n = x.shape[0]
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    k = check_int(k, "k")
+    top = check_int(top, "top", minimum=0)
     if n <= k:
         raise ValueError(f"hubness needs more than k={k} rows, got {n}")
     chunk = chunk_rows(n, chunk_size)
@@ -416,3 +384,188 @@ def hubness(
         "k_occurrence": counts,
         "hubs": hubs,
     }
+
+
+# ----------------------------------------------------------------- margins and pair scores
+
+
+def _hardest_negative(row: np.ndarray, q: int, plan: RankPlan) -> tuple[Any, float]:
+    """``(doc_id, score)`` of the top non-relevant, non-excluded doc of one query's row.
+
+    Several maxima: the first under the tie rule. ``(None, nan)`` when there is none.
+    """
+    valid = np.ones(len(row), dtype=bool)
+    valid[plan.rel_cols[q]] = False
+    valid[plan.excluded_cols[q]] = False
+    if not valid.any():
+        return None, float("nan")
+    cand = np.flatnonzero(valid)
+    top = row[cand].max()
+    tied = cand[row[cand] == top]  # several maxima: first under the tie rule
+    h = int(tied[np.argmin(plan.tie_pos[tied])]) if len(tied) > 1 else int(tied[0])
+    return plan.doc_ids[h], float(row[h])
+
+
+def query_margins(
+    scores: Any,
+    qrels: Mapping[Hashable, Mapping[Hashable, float]],
+    *,
+    query_ids: Sequence[Hashable],
+    doc_ids: Sequence[Hashable],
+    exclude: Mapping[Hashable, Any] | None = None,
+    chunk_size: int | None = None,
+) -> pd.DataFrame:
+    """Per-query margin between the best relevant doc and the hardest non-relevant doc.
+
+    Non-relevant means grade < 1 or unjudged (and not excluded). Ties follow the tie rule of
+    :func:`toolkit.metrics.retrieval_metrics`, so ``best_positive_rank`` equals its
+    ``first_relevant_rank``.
+
+    Args:
+        scores: ``n_queries x n_docs`` scores (rows ``query_ids``, columns ``doc_ids``).
+        qrels: ``{query_id: {doc_id: grade}}``.
+        query_ids: Unique query ids.
+        doc_ids: Unique doc ids.
+        exclude: Per-query docs left out of the ranking (as in the retrieval metrics).
+        chunk_size: Queries per chunk (``None``: about 128 MiB per chunk).
+
+    Returns:
+        One row per query that has a relevant doc in the corpus: ``query_id``,
+        ``best_positive_doc_id``, ``best_positive_score``, ``best_positive_rank``,
+        ``hardest_negative_doc_id``, ``hardest_negative_score`` and ``margin``
+        (best positive minus hardest negative; > 0 means the query is ranked first). The
+        negative columns are NaN/None when every doc is relevant or excluded.
+
+    Example:
+        >>> import numpy as np
+        >>> m = query_margins(np.array([[0.2, 0.9, 0.4]]), {"q": {"c": 1}},
+        ...                   query_ids=["q"], doc_ids=["a", "b", "c"])
+        >>> m.loc[0, "hardest_negative_doc_id"], round(float(m.loc[0, "margin"]), 2)
+        ('b', -0.5)
+    """
+    plan = rank_plan(query_ids, doc_ids, qrels, exclude)
+    arr = check_scores_matrix(scores, len(plan.query_ids), len(plan.doc_ids))
+    chunk = chunk_rows(len(plan.doc_ids), chunk_size)
+    rows = np.flatnonzero([len(p) > 0 for p in plan.rel_cols])
+    records = []
+    for r, block in score_blocks(rows, matrix_rows(arr), plan, chunk):
+        for i, q in enumerate(r):
+            row = block[i]
+            rp = plan.rel_cols[q]
+            ranks = row_ranks(row, rp, plan.excluded_cols[q], plan)
+            b = int(np.argmin(ranks))
+            best = float(row[rp[b]])
+            neg_id, neg_score = _hardest_negative(row, q, plan)
+            records.append(
+                {
+                    "query_id": plan.query_ids[q],
+                    "best_positive_doc_id": plan.rel_docs[q][b],
+                    "best_positive_score": best,
+                    "best_positive_rank": int(ranks[b]),
+                    "hardest_negative_doc_id": neg_id,
+                    "hardest_negative_score": neg_score,
+                    "margin": best - neg_score,
+                }
+            )
+    columns = [
+        "query_id",
+        "best_positive_doc_id",
+        "best_positive_score",
+        "best_positive_rank",
+        "hardest_negative_doc_id",
+        "hardest_negative_score",
+        "margin",
+    ]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _pair_cells(
+    plan: RankPlan, n_q: int, n_d: int, max_negatives: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cells ``row * n_d + col`` of the pairs kept, ascending, and which of them are relevant.
+
+    Every relevant pair; the non-relevant ones all, or ``max_negatives`` drawn with ``seed``.
+    """
+    # relevant and excluded pairs as flat indices row * n_d + col
+    rel_flat, skip_flat = [], []
+    for q in range(n_q):
+        rel_flat.append(q * n_d + plan.rel_cols[q])
+        skip_flat.append(q * n_d + plan.excluded_cols[q])
+    rel_flat = np.sort(np.concatenate(rel_flat)) if rel_flat else np.zeros(0, np.int64)
+    skip = np.union1d(rel_flat, np.concatenate(skip_flat) if skip_flat else [])
+    skip = skip.astype(np.int64)
+    total = n_q * n_d
+    n_neg = total - len(skip)
+    if n_neg <= max_negatives:
+        neg_flat = np.setdiff1d(np.arange(total, dtype=np.int64), skip, assume_unique=True)
+    else:
+        rng = np.random.default_rng(seed)
+        draw = rng.choice(total, size=min(total, max_negatives + len(skip)), replace=False)
+        draw = draw[~np.isin(draw, skip)][:max_negatives]
+        neg_flat = np.sort(draw)
+    flat = np.concatenate([rel_flat, neg_flat])
+    relevant = np.concatenate([np.ones(len(rel_flat), bool), np.zeros(len(neg_flat), bool)])
+    o = np.argsort(flat, kind="stable")
+    return flat[o], relevant[o]
+
+
+def pair_similarities(
+    scores: Any,
+    qrels: Mapping[Hashable, Mapping[Hashable, float]],
+    *,
+    query_ids: Sequence[Hashable],
+    doc_ids: Sequence[Hashable],
+    exclude: Mapping[Hashable, Any] | None = None,
+    max_negatives: int = 100_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Scores of relevant and non-relevant (query, doc) pairs, for similarity histograms.
+
+    All relevant pairs (grade >= 1, doc in the corpus, not excluded) are kept. Non-relevant
+    pairs (grade < 1 or unjudged, not excluded) are all kept when there are at most
+    ``max_negatives`` of them; otherwise exactly ``max_negatives`` are drawn uniformly
+    without replacement with ``numpy.random.default_rng(seed)``.
+
+    Args:
+        scores: ``n_queries x n_docs`` scores (rows ``query_ids``, columns ``doc_ids``).
+        qrels: ``{query_id: {doc_id: grade}}``.
+        query_ids: Unique query ids.
+        doc_ids: Unique doc ids.
+        exclude: Per-query doc ids whose pairs are dropped.
+        max_negatives: Cap on the number of non-relevant pairs.
+        seed: Seed for sampling non-relevant pairs.
+
+    Returns:
+        DataFrame with ``query_id``, ``doc_id``, ``score``, ``relevant`` (bool) and ``grade``
+        (NaN when unjudged), ordered by query then doc position.
+
+    Example:
+        >>> import numpy as np
+        >>> df = pair_similarities(np.array([[0.9, 0.1]]), {"q": {"a": 1}},
+        ...                        query_ids=["q"], doc_ids=["a", "b"])
+        >>> df["relevant"].tolist()
+        [True, False]
+    """
+    plan = rank_plan(query_ids, doc_ids, qrels, exclude, need_judged=True)
+    arr = check_scores_matrix(scores, len(plan.query_ids), len(plan.doc_ids))
+    max_negatives = check_int(max_negatives, "max_negatives", minimum=0)
+    n_q, n_d = arr.shape
+    flat, relevant = _pair_cells(plan, n_q, n_d, max_negatives, seed)
+    r, c = np.divmod(flat, n_d)
+    values = np.asarray(arr[r, c], dtype=np.float64)
+    nan = np.flatnonzero(np.isnan(values))
+    if len(nan):
+        i = nan[0]
+        raise ValueError(
+            f"scores contain NaN for query {plan.query_ids[r[i]]!r} and doc {plan.doc_ids[c[i]]!r}"
+        )
+    grades = [plan.judged[qi].get(plan.doc_ids[ci], np.nan) for qi, ci in zip(r, c, strict=True)]
+    return pd.DataFrame(
+        {
+            "query_id": [plan.query_ids[i] for i in r],
+            "doc_id": [plan.doc_ids[j] for j in c],
+            "score": values,
+            "relevant": relevant,
+            "grade": np.asarray(grades, dtype=np.float64),
+        }
+    )

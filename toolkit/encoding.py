@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from toolkit._config import cache_dir
 from toolkit._numerics import encode_batch_size, perturb_rows, vector_perturbation
-from toolkit._validation import check_texts, unit_rows
+from toolkit._validation import check_int, check_texts, unit_rows
 from toolkit.models import model_fingerprint, model_label
 
 # Misses are encoded and committed in chunks of this many texts: memory stays bounded and
@@ -331,7 +331,8 @@ def _check_texts(texts: object) -> list[str]:
     )
 
 
-def _embedding_dimension(model) -> int:
+def embedding_dimension(model) -> int:
+    """Return the width a model declares for its vectors (0 when it declares none)."""
     # sentence-transformers 6 renamed get_sentence_embedding_dimension.
     getter = getattr(model, "get_embedding_dimension", None)
     if getter is None:
@@ -398,85 +399,128 @@ def encode(
         another host (see ``toolkit/_numerics.py``); the cache keeps the model's own vectors.
 
     Raises:
-        TypeError: ``texts`` is not a list of strings (the message names the position).
-        ValueError: ``batch_size`` is not a positive integer, or ``out`` has the wrong
-            shape, dtype or layout.
+        TypeError: ``texts`` is not a list of strings (the message names the position), or
+            ``batch_size`` is not an integer.
+        ValueError: ``batch_size < 1``, or ``out`` has the wrong shape, dtype or layout.
     """
     items = _check_texts(texts)
     if batch_size is None:
         batch_size = encode_batch_size()
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    dim = _embedding_dimension(model)
-    if dim == 0 and items:
-        # A model that does not declare its width (rare; some custom modules): one text tells.
-        dim = int(np.asarray(model.encode(items[:1], convert_to_numpy=True)).shape[1])
-    if out is not None:
-        if (
-            not isinstance(out, np.ndarray) or out.dtype != np.float32
-            or not out.flags.c_contiguous or not out.flags.writeable
-            or out.shape != (len(items), dim)
-        ):
-            raise ValueError(
-                f"out must be a writable C-contiguous float32 array of shape "
-                f"({len(items)}, {dim}), got "
-                f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
-            )
-        result = out
-    else:
-        result = np.empty((len(items), dim), dtype=np.float32)
+    batch_size = check_int(batch_size, "batch_size")
+    result = _result_array(out, len(items), _width(model, items))
     if not items:
         return result
 
-    # First position of every distinct text; later copies are filled from it at the end.
+    first, duplicates = _first_positions(items)
+    store = _store_for(cache)
+    fingerprint = model_fingerprint(model) if store is not None else ""
+    misses = list(first) if store is None else _fill_from_cache(store, fingerprint, first, result)
+    if misses:
+        label = model_label(model) if store is not None else ""
+        show = len(misses) > _PROGRESS_ABOVE if show_progress is None else show_progress
+        _encode_misses(
+            model, misses, first, result, batch_size=batch_size, pool=pool, show=show,
+            store=store, fingerprint=fingerprint, label=label,
+        )
+    _perturb(result, first)
+    if duplicates:
+        dup = np.asarray(duplicates, dtype=np.intp)
+        result[dup[:, 0]] = result[dup[:, 1]]
+    return result
+
+
+def _width(model, items: list[str]) -> int:
+    """The model's vector width; one text tells when the model declares none."""
+    dim = embedding_dimension(model)
+    if dim == 0 and items:
+        # A model that does not declare its width (rare; some custom modules): one text tells.
+        dim = int(np.asarray(model.encode(items[:1], convert_to_numpy=True)).shape[1])
+    return dim
+
+
+def _first_positions(items: list[str]) -> tuple[dict[str, int], list[tuple[int, int]]]:
+    """First position of every distinct text, and ``(later copy, first)`` position pairs."""
     first: dict[str, int] = {}
     duplicates: list[tuple[int, int]] = []
     for i, text in enumerate(items):
         j = first.setdefault(text, i)
         if j != i:
             duplicates.append((i, j))
+    return first, duplicates
 
-    store = _store_for(cache)
-    fingerprint = model_fingerprint(model) if store is not None else ""
-    found: set[str] = set()
-    if store is not None:
-        for text, vec in store.iter_hits(fingerprint, list(first)):
-            if vec.shape[0] == dim:  # a row of another width cannot belong to this model
-                result[first[text]] = vec
-                found.add(text)
-    misses = [t for t in first if t not in found]
-    del found
-    if misses:
-        if len(misses) > _CHUNK:
-            # Several chunks: longest first over all of them, as SentenceTransformer.encode
-            # orders one call, so padded models pad no more than a single call would. (One
-            # chunk keeps the input order: the model sorts it itself.)
-            misses.sort(key=len, reverse=True)
-        show = len(misses) > _PROGRESS_ABOVE if show_progress is None else show_progress
-        label = model_label(model) if store is not None else ""
-        extra = {"pool": pool} if pool is not None else {}
-        with tqdm(total=len(misses), desc="encoding", unit="text", disable=not show) as bar:
-            for start in range(0, len(misses), _CHUNK):
-                chunk = misses[start : start + _CHUNK]
-                raw = model.encode(
-                    chunk,
-                    batch_size=batch_size,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                    **extra,
-                )
-                rows = np.fromiter((first[t] for t in chunk), dtype=np.intp, count=len(chunk))
-                block = unit_rows(np.asarray(raw, dtype=np.float32))  # a zero row stays zero
-                del raw
-                result[rows] = block
-                if store is not None:
-                    store.put(fingerprint, chunk, block, label=label)
-                bar.update(len(chunk))
+
+def _perturb(result: np.ndarray, first: dict[str, int]) -> None:
+    """Add ``$TOOLKIT_PERTURB_VECTORS`` noise, fixed per text, to the distinct rows (if set)."""
     relative = vector_perturbation()
     if relative:
         rows = np.fromiter(first.values(), dtype=np.intp, count=len(first))
         result[rows] = perturb_rows(result[rows], list(first), relative)
-    if duplicates:
-        dup = np.asarray(duplicates, dtype=np.intp)
-        result[dup[:, 0]] = result[dup[:, 1]]
-    return result
+
+
+def _result_array(out: np.ndarray | None, n: int, dim: int) -> np.ndarray:
+    """A new ``(n, dim)`` float32 array, or ``out`` once checked to be one that can be filled."""
+    if out is None:
+        return np.empty((n, dim), dtype=np.float32)
+    if (
+        not isinstance(out, np.ndarray) or out.dtype != np.float32
+        or not out.flags.c_contiguous or not out.flags.writeable
+        or out.shape != (n, dim)
+    ):
+        raise ValueError(
+            f"out must be a writable C-contiguous float32 array of shape "
+            f"({n}, {dim}), got "
+            f"{getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}"
+        )
+    return out
+
+
+def _fill_from_cache(
+    store: EmbeddingCache, fingerprint: str, first: dict[str, int], result: np.ndarray
+) -> list[str]:
+    """Write every cached vector into its row of ``result``; return the texts not found."""
+    dim = result.shape[1]
+    found: set[str] = set()
+    for text, vec in store.iter_hits(fingerprint, list(first)):
+        if vec.shape[0] == dim:  # a row of another width cannot belong to this model
+            result[first[text]] = vec
+            found.add(text)
+    return [t for t in first if t not in found]
+
+
+def _encode_misses(
+    model,
+    misses: list[str],
+    first: dict[str, int],
+    result: np.ndarray,
+    *,
+    batch_size: int,
+    pool: dict | None,
+    show: bool,
+    store: EmbeddingCache | None,
+    fingerprint: str,
+    label: str,
+) -> None:
+    """Encode ``misses`` chunk by chunk into their rows of ``result``, committing each chunk."""
+    if len(misses) > _CHUNK:
+        # Several chunks: longest first over all of them, as SentenceTransformer.encode
+        # orders one call, so padded models pad no more than a single call would. (One
+        # chunk keeps the input order: the model sorts it itself.)
+        misses.sort(key=len, reverse=True)
+    extra = {"pool": pool} if pool is not None else {}
+    with tqdm(total=len(misses), desc="encoding", unit="text", disable=not show) as bar:
+        for start in range(0, len(misses), _CHUNK):
+            chunk = misses[start : start + _CHUNK]
+            raw = model.encode(
+                chunk,
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+                **extra,
+            )
+            rows = np.fromiter((first[t] for t in chunk), dtype=np.intp, count=len(chunk))
+            block = unit_rows(np.asarray(raw, dtype=np.float32))  # a zero row stays zero
+            del raw
+            result[rows] = block
+            if store is not None:
+                store.put(fingerprint, chunk, block, label=label)
+            bar.update(len(chunk))

@@ -15,8 +15,10 @@ Systems of :func:`compare_systems`:
 * **dense** -- cosine similarity of :func:`toolkit.encode`-d queries and titles (one system
   per model);
 * ``"bm25"`` -- :func:`toolkit.lexical.bm25_scores` (Russian stemming and stop words);
-* ``"hybrid"`` -- reciprocal-rank fusion (:func:`toolkit.lexical.rrf_fuse`, ``k=60``) of the
-  *first* dense model and BM25.
+* ``"hybrid"`` -- reciprocal-rank fusion (:func:`toolkit.fusion.rrf_fuse`, ``k=60``) of the
+  *first* dense model and BM25;
+* fusions -- :class:`toolkit.fusion.Fusion` settings of the first dense model and BM25
+  (fixed, or chosen on dev with :func:`toolkit.fusion.select_fusion`).
 
 Zero vectors: :func:`toolkit.encode` returns an all-zero vector for a text with no known
 word; every route here scores it 0 against everything (ties ranked by the tie rule), so a
@@ -34,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import numbers
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,17 +45,18 @@ import numpy as np
 import pandas as pd
 
 from toolkit._io import write_atomic
+from toolkit._validation import check_int
 from toolkit.data import RetrievalSet, select_split
 from toolkit.data import load as load_data
-from toolkit.metrics import rank_columns, tie_order
+from toolkit.fusion import RRF_K, Fusion, dense_scores
+from toolkit.lexical import bm25_scores
+from toolkit.metrics import retrieval_metrics, retrieval_metrics_from_embeddings
+from toolkit.ranking import rank_columns, tie_order
+from toolkit.stats import bootstrap_ci, holm, paired_test
 
 __all__ = [
     "BASELINES",
-    "FUSION_WEIGHTS",
-    "RRF_KS",
     "SUMMARY_METRICS",
-    "Fusion",
-    "FusionSelection",
     "SystemComparison",
     "before_after",
     "compare_per_query",
@@ -65,25 +66,14 @@ __all__ = [
     "failure_gallery",
     "heatmap_block",
     "load_models",
-    "select_fusion",
     "top1",
 ]
 
 BASELINES = ("bm25", "hybrid")
 SUMMARY_METRICS = ("mrr@10", "ndcg@10", "recall@10", "hit@1")
-RRF_K = 60
-#: Grids of :func:`select_fusion`: weight of the dense scores, RRF constants, normalisations.
-FUSION_WEIGHTS = tuple(i / 10 for i in range(11))
-RRF_KS = (10, 30, 60, 100)
-FUSION_NORMS = ("minmax", "zscore")
-#: Defaults a tie on dev falls back to (the closest one wins): equal weights, the
-#: ``normalized_fuse`` default normalisation, and RRF's k = 60 of Cormack et al. (2009).
-FUSION_DEFAULTS = {"w": 0.5, "norm": "minmax", "k": RRF_K}
 
 
-# --------------------------------------------------------------------------------------------
-# systems
-# --------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------- systems
 
 
 def load_models(specs: Sequence[Any] | Any) -> dict[str, Any]:
@@ -137,273 +127,7 @@ def _model_dict(models: Any) -> dict[str, Any]:
     return out
 
 
-def _dense_scores(model: Any, rs: RetrievalSet) -> np.ndarray:
-    from toolkit.encoding import encode
-
-    q = encode(model, list(rs.queries.values()), show_progress=False)
-    d = encode(model, list(rs.corpus.values()), show_progress=False)
-    return q @ d.T
-
-
-_FUSION_SPEC = re.compile(
-    r"^\s*(?:fusion\(w=(?P<w>[0-9.]+)(?:,\s*norm=(?P<norm>\w+))?\)|rrf\(k=(?P<k>[0-9.]+)\))\s*$"
-)
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """A fusion of the first dense model's scores with BM25, and where its setting was chosen.
-
-    Attributes:
-        kind: ``"weighted"`` (:func:`toolkit.lexical.normalized_fuse`: ``w * dense +
-            (1 - w) * bm25`` after per-query normalisation) or ``"rrf"``
-            (:func:`toolkit.lexical.rrf_fuse` with constant ``k``).
-        w: Weight of the dense scores (``"weighted"`` only), in [0, 1].
-        k: RRF constant (``"rrf"`` only), >= 0.
-        norm: ``"minmax"`` or ``"zscore"`` (``"weighted"`` only).
-        chosen_on: Where the setting was chosen: ``"fixed"`` (set in advance) or the split
-            that :func:`select_fusion` chose it on (``"dev"``).
-
-    Example:
-        >>> Fusion.parse("rrf(k=60)").name, Fusion("weighted", w=0.9, norm="zscore").name
-        ('rrf(k=60)', 'fusion(w=0.9, norm=zscore)')
-    """
-
-    kind: str
-    w: float | None = None
-    k: float | None = None
-    norm: str = "minmax"
-    chosen_on: str = "fixed"
-
-    def __post_init__(self) -> None:
-        if self.kind == "weighted":
-            w = self.w
-            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0 <= w <= 1:
-                raise ValueError(f"Fusion: w must be a number in [0, 1], got {w!r}")
-            if self.norm not in FUSION_NORMS:
-                raise ValueError(
-                    f"Fusion: norm must be one of {list(FUSION_NORMS)}, got {self.norm!r}"
-                )
-        elif self.kind == "rrf":
-            k = self.k
-            if isinstance(k, bool) or not isinstance(k, numbers.Real) or k < 0:
-                raise ValueError(f"Fusion: k must be a number >= 0, got {k!r}")
-        else:
-            raise ValueError(f"Fusion: kind must be 'weighted' or 'rrf', got {self.kind!r}")
-
-    @classmethod
-    def parse(cls, spec: Any, chosen_on: str = "fixed") -> Fusion:
-        """A :class:`Fusion` from its name; a :class:`Fusion` is returned unchanged.
-
-        Names: ``"rrf(k=60)"``, ``"fusion(w=0.9)"``, ``"fusion(w=0.9, norm=zscore)"``.
-        """
-        if isinstance(spec, Fusion):
-            return spec
-        m = _FUSION_SPEC.match(spec) if isinstance(spec, str) else None
-        if m is None:
-            raise ValueError(
-                f"fusions: cannot read {spec!r}; expected a Fusion or a name like "
-                "'rrf(k=60)', 'fusion(w=0.9)' or 'fusion(w=0.9, norm=zscore)'"
-            )
-        if m["k"] is not None:
-            return cls("rrf", k=_number(m["k"], spec), chosen_on=chosen_on)
-        return cls("weighted", w=_number(m["w"], spec), norm=m["norm"] or "minmax",
-                   chosen_on=chosen_on)  # fmt: skip
-
-    @property
-    def name(self) -> str:
-        """System name: ``fusion(w=0.9)``, ``fusion(w=0.9, norm=zscore)``, ``rrf(k=60)``."""
-        if self.kind == "rrf":
-            return f"rrf(k={self.k:g})"
-        norm = "" if self.norm == "minmax" else f", norm={self.norm}"
-        return f"fusion(w={self.w:g}{norm})"
-
-    def fuse(self, dense: Any, bm25: Any, doc_ids: Sequence[str]) -> np.ndarray:
-        """Fused ``n_queries x n_docs`` scores of a dense and a BM25 score matrix."""
-        from toolkit.lexical import normalized_fuse, rrf_fuse
-
-        if self.kind == "rrf":
-            return rrf_fuse([dense, bm25], k=self.k, doc_ids=doc_ids)
-        return normalized_fuse([dense, bm25], weights=[self.w, 1.0 - self.w], norm=self.norm)
-
-
-def _number(text: str, spec: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise ValueError(f"fusions: {spec!r} has no valid number ({text!r})") from None
-    return int(v) if v.is_integer() and "." not in text else v
-
-
-@dataclass(frozen=True)
-class FusionSelection:
-    """Result of :func:`select_fusion`.
-
-    Attributes:
-        table: One row per setting tried: ``fusion`` (``"weighted"``/``"rrf"``), ``norm``,
-            ``w``, ``k``, ``system`` (its name), the metric's mean over the split's queries,
-            ``n`` (queries) and ``chosen`` (True for the two chosen rows).
-        weighted: The chosen weighted fusion (``chosen_on`` = the split).
-        rrf: The chosen RRF.
-        split: The split the settings were chosen on.
-        metric: The metric they were chosen by.
-        dense: The dense model alone on that split (same metric), for reference.
-        bm25: BM25 alone on that split.
-    """
-
-    table: pd.DataFrame
-    weighted: Fusion
-    rrf: Fusion
-    split: str | None
-    metric: str
-    dense: float
-    bm25: float
-
-    @property
-    def fusions(self) -> list[Fusion]:
-        """``[weighted, rrf]``: pass them to :func:`compare_systems` (``fusions=``)."""
-        return [self.weighted, self.rrf]
-
-    @property
-    def n(self) -> int:
-        """Queries the selection was made on."""
-        return int(self.table["n"].iloc[0])
-
-    def summary(self) -> dict[str, Any]:
-        """The choice in numbers, for :func:`toolkit.findings.query_title_alignment`.
-
-        Keys: ``split``, ``n``, ``metric``, ``dense``, ``bm25``, ``weighted`` / ``rrf``
-        (names) and ``weighted_score`` / ``rrf_score`` (their means).
-        """
-        score = self.table.set_index("system")[self.metric]
-        return {
-            "split": self.split, "n": self.n, "metric": self.metric,
-            "dense": self.dense, "bm25": self.bm25,
-            "weighted": self.weighted.name, "weighted_score": float(score[self.weighted.name]),
-            "rrf": self.rrf.name, "rrf_score": float(score[self.rrf.name]),
-        }  # fmt: skip
-
-    def grid(self, fusion: str = "weighted") -> pd.DataFrame:
-        """The table of one fusion as a grid: ``w`` x ``norm`` (weighted) or ``k`` (RRF)."""
-        t = self.table[self.table["fusion"] == fusion]
-        if fusion == "weighted":
-            return t.pivot(index="w", columns="norm", values=self.metric)
-        return t.set_index("k")[[self.metric]]
-
-
-def _closest(candidates: list[dict[str, Any]], metric: str, key) -> dict[str, Any]:
-    best = max(c[metric] for c in candidates)
-    # a tie (equal mean up to float noise) goes to the setting closest to the default
-    tied = [c for c in candidates if c[metric] >= best - 1e-12]
-    return min(tied, key=key)
-
-
-def select_fusion(
-    rs: RetrievalSet,
-    model: Any,
-    *,
-    split: str | None = "dev",
-    weights: Sequence[float] = FUSION_WEIGHTS,
-    rrf_ks: Sequence[float] = RRF_KS,
-    norms: Sequence[str] = FUSION_NORMS,
-    metric: str = "ndcg@10",
-) -> FusionSelection:
-    """Choose the weighted fusion's ``(norm, w)`` and RRF's ``k`` on one split (dev).
-
-    Every setting of the grids fuses the dense model's scores with BM25
-    (:func:`toolkit.lexical.bm25_scores`) on the split's queries against the whole corpus and
-    is scored by the mean of ``metric`` over the queries with a relevant title. The best mean
-    wins; a tie goes to the setting closest to the defaults (:data:`FUSION_DEFAULTS`: for the
-    weighted fusion the ``minmax`` normalisation first, then the ``w`` closest to 0.5, then
-    the larger ``w``; for RRF the ``k`` closest to 60, then the smaller ``k``). ``w = 1`` is
-    the dense model alone and ``w = 0`` BM25 alone, so the grid can say "do not fuse". Run it
-    on dev and report the chosen settings on test (:func:`compare_systems`, ``fusions=``):
-    choosing on test would make the test numbers optimistic.
-
-    Args:
-        rs: The retrieval set.
-        model: A ``SentenceTransformer``, or its ``n_queries x n_docs`` cosine scores of the
-            split (rows: the split's query ids in order, columns: ``rs.doc_ids``).
-        split: The split to choose on.
-        weights: Grid of dense weights, each in [0, 1].
-        rrf_ks: Grid of RRF constants, each >= 0.
-        norms: Normalisations tried for the weighted fusion.
-        metric: A per-query metric (``"ndcg@10"``, ``"mrr@10"``...).
-
-    Returns:
-        A :class:`FusionSelection` (the table of every setting and the two chosen fusions).
-
-    Raises:
-        DataError: ``split`` is not a split of ``rs``.
-        ValueError: An empty grid, a weight outside [0, 1], a negative k, an unknown norm, or
-            a score matrix of the wrong shape.
-    """
-    from toolkit.lexical import bm25_scores
-
-    for name, grid in (("weights", weights), ("rrf_ks", rrf_ks), ("norms", norms)):
-        if isinstance(grid, str) or not len(grid):
-            raise ValueError(f"{name}: expected a non-empty list, got {grid!r}")
-    sub, _ = select_split(rs, split)
-    query_ids, doc_ids = sub.query_ids, sub.doc_ids
-    if hasattr(model, "encode"):
-        dense = _dense_scores(model, sub)
-    else:
-        dense = np.asarray(model, dtype=np.float64)
-        if dense.shape != (len(query_ids), len(doc_ids)):
-            raise ValueError(
-                f"model: a score matrix must have shape ({len(query_ids)}, {len(doc_ids)}) "
-                f"(the split's queries x the corpus), got {dense.shape}"
-            )
-    m = re.fullmatch(r"[a-z]+@([1-9][0-9]*)", metric) if isinstance(metric, str) else None
-    if m is None:
-        raise ValueError(f"metric: {metric!r} is not a per-query metric; e.g. 'ndcg@10'")
-    k_cut = int(m[1])
-    bm25 = bm25_scores(list(sub.queries.values()), list(sub.corpus.values()))
-
-    def score(s: np.ndarray) -> tuple[float, int]:
-        t = evaluate_system(s, sub, None, query_ids=query_ids, ks=(k_cut,))
-        if metric not in t.columns:
-            raise ValueError(f"metric: {metric!r} is not a per-query metric; e.g. 'ndcg@10'")
-        return float(t[metric].mean()), len(t)
-
-    rows: list[dict[str, Any]] = []
-    for norm in norms:
-        for w in weights:
-            f = Fusion("weighted", w=float(w), norm=norm, chosen_on=str(split))
-            mean, n = score(f.fuse(dense, bm25, doc_ids))
-            rows.append({"fusion": "weighted", "norm": norm, "w": float(w), "k": np.nan,
-                         "system": f.name, metric: mean, "n": n, "_f": f})  # fmt: skip
-    for k in rrf_ks:
-        f = Fusion("rrf", k=k, chosen_on=str(split))
-        mean, n = score(f.fuse(dense, bm25, doc_ids))
-        rows.append({"fusion": "rrf", "norm": None, "w": np.nan, "k": k, "system": f.name,
-                     metric: mean, "n": n, "_f": f})  # fmt: skip
-    d = FUSION_DEFAULTS
-    weighted = _closest(
-        [r for r in rows if r["fusion"] == "weighted"], metric,
-        key=lambda r: (r["norm"] != d["norm"], abs(r["w"] - d["w"]), -r["w"]),
-    )  # fmt: skip
-    rrf = _closest(
-        [r for r in rows if r["fusion"] == "rrf"], metric,
-        key=lambda r: (abs(r["k"] - d["k"]), r["k"]),
-    )  # fmt: skip
-    for r in rows:
-        r["chosen"] = r is weighted or r is rrf
-    table = pd.DataFrame([{k: v for k, v in r.items() if k != "_f"} for r in rows])
-    return FusionSelection(
-        table=table,
-        weighted=weighted["_f"],
-        rrf=rrf["_f"],
-        split=split,
-        metric=metric,
-        dense=score(dense)[0],
-        bm25=score(bm25)[0],
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# scoring and comparing
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------- scoring and comparing
 
 
 def evaluate_system(
@@ -448,7 +172,6 @@ def evaluate_system(
         ValueError: A query id is unknown.
     """
     from toolkit.encoding import encode
-    from toolkit.metrics import retrieval_metrics, retrieval_metrics_from_embeddings
 
     if query_ids is not None:
         qids = list(query_ids)
@@ -502,7 +225,7 @@ def compare_per_query(
             (system - reference, paired), ``diff_low``, ``diff_high`` (bootstrap CI) and
             ``p_value`` (two-sided paired sign-flip test) and ``p_holm`` (``p_value``
             Holm-adjusted over the systems tested against the reference on that metric:
-            :func:`toolkit.metrics.holm`), NaN on the reference's own rows.
+            :func:`toolkit.stats.holm`), NaN on the reference's own rows.
         n_resamples: Bootstrap resamples and sign flips.
         seed: Seed of every resampling (the same for every system, so CIs are comparable).
 
@@ -514,8 +237,6 @@ def compare_per_query(
         ValueError: No table, an unknown reference, a metric missing, or systems evaluated
             on different queries.
     """
-    from toolkit.metrics import bootstrap_ci, holm, paired_test
-
     if not tables:
         raise ValueError("tables: expected at least one system")
     first = reference if reference is not None else next(iter(tables))
@@ -578,7 +299,8 @@ class SystemComparison:
         seed: Seed of the resampling.
         chosen_on: ``{system: where its settings were chosen}``: ``"fixed"`` (set in
             advance: models, BM25, the hybrid's k = 60) or the split a fusion's setting was
-            chosen on (``"dev"``, :func:`select_fusion`). Missing systems read ``"fixed"``.
+            chosen on (``"dev"``, :func:`toolkit.fusion.select_fusion`). Missing systems read
+            ``"fixed"``.
     """
 
     table: pd.DataFrame
@@ -643,6 +365,7 @@ class SystemComparison:
         Raises:
             ValueError: A metric is not in the table.
         """
+        digits = check_int(digits, "digits", minimum=0)
         known = list(dict.fromkeys(self.table["metric"]))
         unknown = [m for m in metrics if m not in known]
         if unknown:
@@ -677,13 +400,11 @@ class SystemComparison:
             n_resamples: Sign flips and bootstrap resamples (seeded with :attr:`seed`).
 
         Returns:
-            :func:`toolkit.metrics.paired_test`'s ``{"diff", "low", "high", "p_value", "n"}``.
+            :func:`toolkit.stats.paired_test`'s ``{"diff", "low", "high", "p_value", "n"}``.
 
         Raises:
             KeyError: An unknown system or metric.
         """
-        from toolkit.metrics import paired_test
-
         for s in (system_a, system_b):
             if s not in self.per_query:
                 raise KeyError(f"no system {s!r}; systems are {self.systems}")
@@ -714,6 +435,45 @@ class SystemComparison:
         }
 
 
+def _check_systems(
+    models: Any, baselines: Sequence[str] | str, fusions: Sequence[Fusion | str] | Fusion | str
+) -> tuple[dict[str, Any], Sequence[str], list[Fusion]]:
+    """``(models, baselines, fusions)`` of :func:`compare_systems`, checked and normalised."""
+    models = _model_dict(models)
+    if isinstance(fusions, str | Fusion):
+        fusions = [fusions]
+    fusions = [Fusion.parse(f) for f in fusions]
+    if isinstance(baselines, str):
+        baselines = (baselines,)
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise ValueError(f"baselines: unknown {unknown}; expected any of {list(BASELINES)}")
+    if not models and ("hybrid" in baselines or fusions):
+        raise ValueError("the hybrid baseline and fusions need at least one dense model")
+    names = [*models, *baselines, *(f.name for f in fusions)]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"fusions: system name(s) {twice} given twice; drop the duplicate")
+    return models, baselines, fusions
+
+
+def _system_scores(
+    sub: RetrievalSet, models: dict[str, Any], baselines: Sequence[str], fusions: list[Fusion]
+) -> dict[str, np.ndarray]:
+    """``{system: n_queries x n_docs scores}``: each model, then BM25, the hybrid, fusions."""
+    scores: dict[str, np.ndarray] = {name: dense_scores(m, sub) for name, m in models.items()}
+    if baselines or fusions:
+        bm25 = bm25_scores(list(sub.queries.values()), list(sub.corpus.values()))
+        if "bm25" in baselines:
+            scores["bm25"] = bm25
+        first = scores[next(iter(models))] if models else None
+        if "hybrid" in baselines:
+            scores["hybrid"] = Fusion("rrf", k=RRF_K).fuse(first, bm25, sub.doc_ids)
+        for f in fusions:
+            scores[f.name] = f.fuse(first, bm25, sub.doc_ids)
+    return scores
+
+
 def compare_systems(
     rs: RetrievalSet,
     models: Mapping[str, Any] | Any,
@@ -735,10 +495,11 @@ def compare_systems(
             evaluated whole (see :func:`select_split`; the note in the result says so).
         baselines: Any of ``"bm25"`` and ``"hybrid"`` (RRF, ``k=60``, of the first model and
             BM25); ``()`` for none.
-        fusions: More fusions of the first model and BM25, as :class:`Fusion` objects
-            (e.g. ``select_fusion(rs, model, split="dev").fusions``, marked ``chosen_on
-            = "dev"``) or names (``"rrf(k=60)"``, ``"fusion(w=0.9)"``, marked ``"fixed"``);
-            each becomes a system named :attr:`Fusion.name`.
+        fusions: More fusions of the first model and BM25, as :class:`toolkit.fusion.Fusion`
+            objects (e.g. ``toolkit.fusion.select_fusion(rs, model, split="dev").fusions``,
+            marked ``chosen_on = "dev"``) or names (``"rrf(k=60)"``, ``"fusion(w=0.9)"``,
+            marked ``"fixed"``); each becomes a system named
+            :attr:`toolkit.fusion.Fusion.name`.
         ks: Cut-offs of the metrics (every metric of :mod:`toolkit.metrics` at each k).
         n_resamples: Bootstrap resamples per CI.
         seed: Seed of the bootstrap (every CI uses the same seed, so resamples are paired).
@@ -755,36 +516,10 @@ def compare_systems(
         ValueError: An unknown baseline, a model named like a baseline, an unreadable fusion,
             or two systems with the same name.
     """
-    from toolkit.lexical import bm25_scores, rrf_fuse
-
-    models = _model_dict(models)
-    if isinstance(fusions, str | Fusion):
-        fusions = [fusions]
-    fusions = [Fusion.parse(f) for f in fusions]
-    if isinstance(baselines, str):
-        baselines = (baselines,)
-    unknown = [b for b in baselines if b not in BASELINES]
-    if unknown:
-        raise ValueError(f"baselines: unknown {unknown}; expected any of {list(BASELINES)}")
-    if not models and ("hybrid" in baselines or fusions):
-        raise ValueError("the hybrid baseline and fusions need at least one dense model")
-    names = [*models, *baselines, *(f.name for f in fusions)]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ValueError(f"fusions: system name(s) {twice} given twice; drop the duplicate")
+    models, baselines, fusions = _check_systems(models, baselines, fusions)
     sub, note = select_split(rs, split)
     query_ids, doc_ids = sub.query_ids, sub.doc_ids
-
-    scores: dict[str, np.ndarray] = {name: _dense_scores(m, sub) for name, m in models.items()}
-    if baselines or fusions:
-        bm25 = bm25_scores(list(sub.queries.values()), list(sub.corpus.values()))
-        if "bm25" in baselines:
-            scores["bm25"] = bm25
-        if "hybrid" in baselines:
-            first = scores[next(iter(models))]
-            scores["hybrid"] = rrf_fuse([first, bm25], k=RRF_K, doc_ids=doc_ids)
-        for f in fusions:
-            scores[f.name] = f.fuse(scores[next(iter(models))], bm25, doc_ids)
+    scores = _system_scores(sub, models, baselines, fusions)
 
     per_query = {
         system: evaluate_system(s, sub, None, query_ids=query_ids, ks=ks, judged=judged)
@@ -852,9 +587,20 @@ def before_after(
     )
 
 
-# --------------------------------------------------------------------------------------------
-# what a system ranks
-# --------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------- what a system ranks
+
+
+def _scores_of(
+    scores: Any, query_ids: Sequence[str], doc_ids: Sequence[str], dtype: Any = np.float64
+) -> np.ndarray:
+    """``scores`` as an array, checked to be ``len(query_ids) x len(doc_ids)``."""
+    arr = np.asarray(scores, dtype=dtype)
+    if arr.shape != (len(query_ids), len(doc_ids)):
+        raise ValueError(
+            f"scores has shape {arr.shape} but query_ids/doc_ids give "
+            f"({len(query_ids)}, {len(doc_ids)})"
+        )
+    return arr
 
 
 def top1(scores: Any, query_ids: Sequence[str], doc_ids: Sequence[str]) -> dict[str, str]:
@@ -868,12 +614,7 @@ def top1(scores: Any, query_ids: Sequence[str], doc_ids: Sequence[str]) -> dict[
     Returns:
         ``{query_id: doc_id}``.
     """
-    arr = np.asarray(scores)
-    if arr.shape != (len(query_ids), len(doc_ids)):
-        raise ValueError(
-            f"scores has shape {arr.shape} but query_ids/doc_ids give "
-            f"({len(query_ids)}, {len(doc_ids)})"
-        )
+    arr = _scores_of(scores, query_ids, doc_ids, dtype=None)
     order = tie_order(list(doc_ids))
     best = order[np.argmax(arr[:, order], axis=1)]  # argmax keeps the first in tie order
     return {q: doc_ids[j] for q, j in zip(query_ids, best, strict=True)}
@@ -910,14 +651,9 @@ def failure_gallery(
         ``distractor_1``, ``distractor_1_score``, ... (missing (NaN) when fewer distractors
         rank above the relevant title).
     """
-    arr = np.asarray(scores, dtype=np.float64)
-    if arr.shape != (len(query_ids), len(doc_ids)):
-        raise ValueError(
-            f"scores has shape {arr.shape} but query_ids/doc_ids give "
-            f"({len(query_ids)}, {len(doc_ids)})"
-        )
-    if max_queries < 0 or max_distractors < 0:
-        raise ValueError("max_queries and max_distractors must be >= 0")
+    arr = _scores_of(scores, query_ids, doc_ids)
+    max_queries = check_int(max_queries, "max_queries", minimum=0)
+    max_distractors = check_int(max_distractors, "max_distractors", minimum=0)
     order = tie_order(list(doc_ids))
     records = []
     for i, qid in enumerate(query_ids):
@@ -982,7 +718,9 @@ def heatmap_block(
         ``{"scores", "query_labels", "doc_labels", "relevant_mask"}`` -- pass it as
         ``plot_similarity_heatmap(**block)``.
     """
-    arr = np.asarray(scores, dtype=np.float64)
+    arr = _scores_of(scores, query_ids, doc_ids)
+    n_queries = check_int(n_queries, "n_queries")
+    negatives_per_query = check_int(negatives_per_query, "negatives_per_query", minimum=0)
     col = {d: j for j, d in enumerate(doc_ids)}
     rel = {
         i: [col[d] for d, g in rs.qrels.get(q, {}).items() if g >= 1 and d in col]
@@ -1011,9 +749,7 @@ def heatmap_block(
     }
 
 
-# --------------------------------------------------------------------------------------------
-# CLI
-# --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------- CLI
 
 
 def evaluate_cli(args: argparse.Namespace) -> int:

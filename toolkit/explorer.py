@@ -2,7 +2,7 @@
 
 Two layers, so that the logic is testable without a browser:
 
-* :class:`Explorer` -- a plain-Python controller: it ranks with :func:`toolkit.search.search`
+* :class:`Explorer` -- a plain-Python controller: it ranks with :func:`toolkit.retrieval.search`
   (nothing is ranked here), marks each retrieved title with its grade (the set's qrels plus
   the judgments file) and appends new judgments to the judgments file with
   :meth:`Explorer.judge`;
@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._validation import check_int
 from toolkit.data.pools import GRADES, SHEET_COLUMNS
 from toolkit.data.types import DataError, RetrievalSet
 
@@ -101,7 +102,7 @@ class Explorer:
         corpus: What to search: ``None`` (the demo set), a
             :class:`~toolkit.data.RetrievalSet`, or anything :func:`toolkit.data.load`
             reads (a folder of corpus/queries/qrels CSVs, a pairs file).
-        systems: As :func:`toolkit.search.search` takes them (``None``: the default dense
+        systems: As :func:`toolkit.retrieval.search` takes them (``None``: the default dense
             model); resolved once, so a model is loaded once.
         k: Titles shown per system, >= 1.
         judgments: The judgments CSV that :meth:`judge` writes (created on the first
@@ -112,7 +113,7 @@ class Explorer:
     Raises:
         DataError: The judgments file breaks the qrels rules (names its row and column), or
             names a query id that the set lacks without a ``query`` text.
-        TypeError, ValueError: Bad ``systems`` or ``k`` (see :func:`toolkit.search.search`).
+        TypeError, ValueError: Bad ``systems`` or ``k`` (see :func:`toolkit.retrieval.search`).
     """
 
     def __init__(
@@ -125,10 +126,10 @@ class Explorer:
         map_method: str = "pca",
     ) -> None:
         from toolkit.data import load
-        from toolkit.search import _k, _systems
+        from toolkit.retrieval import resolve_systems
 
         self.rs: RetrievalSet = corpus if isinstance(corpus, RetrievalSet) else load(corpus)
-        self.k = _k(k)
+        self.k = check_int(k, "k")
         if not isinstance(judgments, str | os.PathLike) or not str(judgments).strip():
             raise TypeError(f"judgments must be a CSV path, got {judgments!r}")
         self.judgments_path = Path(judgments).expanduser()
@@ -138,7 +139,7 @@ class Explorer:
             raise DataError(f"{self.judgments_path}: is a folder; expected a judgments CSV")
         if map_method != "pca":
             raise ValueError(f"map_method must be 'pca', got {map_method!r}")
-        self.systems: dict[str, Any] = _systems(systems)  # {name: model | "bm25" | Fusion}
+        self.systems: dict[str, Any] = resolve_systems(systems)  # {name: model | "bm25" | Fusion}
         self._ids_by_text: dict[str, str] = {}
         for qid, text in self.rs.queries.items():
             self._ids_by_text.setdefault(text, qid)  # the first id of a repeated text
@@ -200,22 +201,14 @@ class Explorer:
                     )
         return extra
 
-    def _with_queries(self, extra: dict[str, str]) -> RetrievalSet:
-        if not extra:
-            return self.rs
-        parts = self.rs._plain()
-        parts["queries"].update(extra)
-        return RetrievalSet(**parts)
-
     def _validate(self, content: bytes, rows: list[dict[str, str]]) -> RetrievalSet:
         """Check a judgments file's content with merge_judgments (the qrels loader's rules)."""
         from toolkit.data import merge_judgments
-        from toolkit.data.tables import _Blob
 
-        rs = self._with_queries(self._extra_queries(rows))
+        rs = self.rs.with_queries(self._extra_queries(rows))
         if not rows:
             return rs
-        merged, _ = merge_judgments(rs, _Blob(str(self.judgments_path), ".csv", content))
+        merged, _ = merge_judgments(rs, self.judgments_path, content=content)
         return merged
 
     def judged(self) -> pd.DataFrame:
@@ -234,17 +227,17 @@ class Explorer:
 
     def query_id(self, query: str) -> str:
         """The id a typed query is judged under (see the module docstring)."""
-        from toolkit.data.loaders import _text_id
-        from toolkit.search import _queries
+        from toolkit.data import text_id
+        from toolkit.retrieval import check_queries
 
-        (text,) = _queries(query)
+        (text,) = check_queries(query)
         if text in self._ids_by_text:
             return self._ids_by_text[text]
         _, rows = self._load_file()
         for row in rows:
             if row.get("query") == text:
                 return row["query_id"]
-        return _text_id("q-", text)
+        return text_id("q-", text)
 
     def _file_grades(self, query: str) -> dict[str, int]:
         qid = self.query_id(query)
@@ -261,17 +254,17 @@ class Explorer:
     # ------------------------------------------------------------------------------ search
 
     def search(self, query: str) -> pd.DataFrame:
-        """Rank the corpus for one query with every system (:func:`toolkit.search.search`).
+        """Rank the corpus for one query with every system (:func:`toolkit.retrieval.search`).
 
         Args:
             query: The query text.
 
         Returns:
-            The tidy table of :func:`toolkit.search.search` (``query, system, rank, doc_id,
+            The tidy table of :func:`toolkit.retrieval.search` (``query, system, rank, doc_id,
             title, score, grade``); ``grade`` comes from the set's qrels and the judgments
             file, ``<NA>`` = unjudged. Kept as :attr:`results`.
         """
-        from toolkit.search import search
+        from toolkit.retrieval import search
 
         file_grades = self._file_grades(query)
         qrels = {query: file_grades} if file_grades else None
@@ -298,14 +291,14 @@ class Explorer:
                 rules; the file is left unchanged.
         """
         from toolkit._io import write_atomic
-        from toolkit.search import _queries
+        from toolkit.retrieval import check_queries
 
         if isinstance(grade, bool) or not isinstance(grade, numbers.Integral):
             raise DataError(f"grade: expected 0, 1 or 2, got {grade!r}")
         grade = int(grade)
         if grade not in GRADES:
             raise DataError(f"grade: expected 0, 1 or 2, got {grade}")
-        (text,) = _queries(query)
+        (text,) = check_queries(query)
         if not isinstance(doc_id, str) or doc_id not in self.rs.corpus:
             raise DataError(f"doc_id: {doc_id!r} is not a document id of the corpus")
         qid = self.query_id(text)
@@ -359,9 +352,9 @@ class Explorer:
 
     def _map_model(self) -> Any:
         from toolkit.models import load_model
-        from toolkit.search import _is_model
+        from toolkit.retrieval import is_model
 
-        return next((s for s in self.systems.values() if _is_model(s)), None) or load_model()
+        return next((s for s in self.systems.values() if is_model(s)), None) or load_model()
 
     def map_coordinates(self) -> np.ndarray:
         """2-D PCA coordinates of the corpus titles (corpus order), computed once.

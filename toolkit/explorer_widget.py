@@ -290,7 +290,7 @@ def explore(
 
     Args:
         corpus: See :class:`Explorer` (``None``: the demo set).
-        systems: See :func:`toolkit.search.search` (e.g. ``["dense", "bm25"]``).
+        systems: See :func:`toolkit.retrieval.search` (e.g. ``["dense", "bm25"]``).
         k: Titles per system.
         judgments: The judgments CSV the grade buttons write (see :class:`Explorer`).
         query: A query to run at once (optional).

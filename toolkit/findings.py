@@ -144,7 +144,7 @@ def query_title_alignment(
         tests: :meth:`toolkit.evaluation.SystemComparison.against` the reference on
             ``ndcg@10``, ``mrr@10`` and ``hit@1`` (``system``, ``chosen_on``, ``metric``,
             ``diff``, ``diff_low``, ``diff_high``, ``p_value``, ``p_holm``).
-        selection: :meth:`toolkit.evaluation.FusionSelection.summary`: ``split``, ``n``,
+        selection: :meth:`toolkit.fusion.FusionSelection.summary`: ``split``, ``n``,
             ``dense``, ``bm25``, ``weighted``, ``weighted_score``, ``rrf``, ``rrf_score``.
         split: Name of the evaluated split.
         ranks: Rank of the reference's first relevant title, one per query.
@@ -164,61 +164,13 @@ def query_title_alignment(
     t = table[table["metric"] == "ndcg@10"].set_index("system")
     tt = tests.set_index(["system", "metric"])
     sel = selection
-    chosen = {s: c for (s, _), c in tt["chosen_on"].items()}
-    n = int(t["n"].iloc[0])
     ranks = ranks if isinstance(ranks, pd.Series) else pd.Series(ranks)
-
-    def label(s: str) -> str:
-        where = chosen.get(s, "fixed")
-        return s if where == "fixed" else f"{s} (chosen on {where})"
-
-    found = [
-        f"On {n} {split} queries, nDCG@10 (mean [95% bootstrap CI]): "
-        + "; ".join(
-            f"{label(s)} {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]" for s, r in t.iterrows()
-        )
-        + ".",  # fmt: skip
-        f"The fusion settings were chosen on the {sel['n']} {sel['split']} queries by mean "
-        f"nDCG@10 and then left alone: {sel['weighted']} ({sel['split']} "
-        f"{sel['weighted_score']:.3f}) and {sel['rrf']} ({sel['split']} {sel['rrf_score']:.3f}), "
-        f"against {sel['dense']:.3f} for the {reference} model and {sel['bm25']:.3f} for BM25 "
-        f"there"
-        + (
-            f"; on {sel['split']} no RRF setting reaches the {reference} model."
-            if sel["rrf_score"] < sel["dense"]
-            else "."
-        ),  # fmt: skip
-    ]
+    chosen = {s: c for (s, _), c in tt["chosen_on"].items()}
+    found = [_ndcg_by_system(t, chosen, split), _fusion_choice(sel, reference)]
     others = [s for s in t.index if s != reference]
-    nd = [(s, tt.loc[(s, "ndcg@10")]) for s in others]
-    sig = [s for s, r in nd if r["p_holm"] < alpha]
-    found.append(
-        f"Against the {reference} model on nDCG@10 (paired sign-flip test; Holm over the "
-        f"{len(nd)} systems): "
-        + "; ".join(
-            f"{s} {r['diff']:+.3f} {_ci(r, 'diff_')}, {_p(r['p_value'])}, "
-            f"{_p(r['p_holm'], 'Holm p')}"
-            for s, r in nd
-        )  # fmt: skip
-        + ". "
-        + (
-            f"Significant at the {alpha:g} level after Holm: {', '.join(sig)}."
-            if sig
-            else f"None differs significantly at the {alpha:g} level after Holm."
-        )  # fmt: skip
-    )
+    found.append(_paired_tests([(s, tt.loc[(s, "ndcg@10")]) for s in others], reference, alpha))
     if hybrid in others:
-        claims = []
-        for metric, name in (("mrr@10", "MRR@10"), ("hit@1", "hit@1")):
-            if (hybrid, metric) not in tt.index:
-                continue
-            r = tt.loc[(hybrid, metric)]
-            word = "leads" if r["diff"] > 0 else "trails" if r["diff"] < 0 else "ties"
-            verdict = "significant" if r["p_holm"] < alpha else "not significant"
-            claims.append(
-                f"on {name} it {word} by {r['diff']:+.3f} {_ci(r, 'diff_')} "
-                f"({_p(r['p_holm'], 'Holm p')}, {verdict} at {alpha:g})"
-            )
+        claims = _hybrid_claims(tt, hybrid, alpha)
         if claims:
             found.append(
                 f"The hybrid {hybrid} against the {reference} model: " + "; ".join(claims) + "."
@@ -234,20 +186,105 @@ def query_title_alignment(
             f"rank {hardest['relevant_rank']}."
         )
     if "bm25" in t.index:
-        found.append(
-            f"What would change this: BM25 scores {t.loc['bm25', 'mean']:.3f} on {split} but "
-            f"{sel['bm25']:.3f} on {sel['split']}, so these {split} queries share more words with "
-            "their titles; a fusion's gain rests on that and would shrink on queries that share "
-            f"fewer (on {sel['split']} the chosen {sel['weighted']} gains "
-            f"{sel['weighted_score'] - sel['dense']:+.3f} over the {reference} model). A gain "
-            "whose interval includes 0 on new queries, written by other hands, would overturn it."
-        )
+        found.append(_bm25_overlap(t.loc["bm25", "mean"], sel, split, reference))
     if illustrative:
         found.append(
             "Caveat: the titles and queries are illustrative (written by us, not real patents), "
             "the IPC letters are our estimates and the judgments one annotator's."
         )
     return found
+
+
+def _ndcg_by_system(t: pd.DataFrame, chosen: Mapping[str, str], split: str) -> str:
+    """Every system's nDCG@10 with its CI; a system tuned on a split says which."""
+
+    def label(s: str) -> str:
+        where = chosen.get(s, "fixed")
+        return s if where == "fixed" else f"{s} (chosen on {where})"
+
+    return (
+        f"On {int(t['n'].iloc[0])} {split} queries, nDCG@10 (mean [95% bootstrap CI]): "
+        + "; ".join(
+            f"{label(s)} {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]" for s, r in t.iterrows()
+        )
+        + "."
+    )
+
+
+def _fusion_choice(sel: Mapping[str, Any], reference: str) -> str:
+    """How the fusion settings were chosen on the selection split, with their scores there."""
+    return (
+        f"The fusion settings were chosen on the {sel['n']} {sel['split']} queries by mean "
+        f"nDCG@10 and then left alone: {sel['weighted']} ({sel['split']} "
+        f"{sel['weighted_score']:.3f}) and {sel['rrf']} ({sel['split']} {sel['rrf_score']:.3f}), "
+        f"against {sel['dense']:.3f} for the {reference} model and {sel['bm25']:.3f} for BM25 "
+        f"there"
+        + (
+            f"; on {sel['split']} no RRF setting reaches the {reference} model."
+            if sel["rrf_score"] < sel["dense"]
+            else "."
+        )
+    )
+
+
+def _paired_tests(nd: list[tuple[str, Any]], reference: str, alpha: float) -> str:
+    """Every system's nDCG@10 difference to the reference, tested, and which ones hold."""
+    sig = [s for s, r in nd if r["p_holm"] < alpha]
+    return (
+        f"Against the {reference} model on nDCG@10 (paired sign-flip test; Holm over the "
+        f"{len(nd)} systems): "
+        + "; ".join(
+            f"{s} {r['diff']:+.3f} {_ci(r, 'diff_')}, {_p(r['p_value'])}, "
+            f"{_p(r['p_holm'], 'Holm p')}"
+            for s, r in nd
+        )  # fmt: skip
+        + ". "
+        + (
+            f"Significant at the {alpha:g} level after Holm: {', '.join(sig)}."
+            if sig
+            else f"None differs significantly at the {alpha:g} level after Holm."
+        )  # fmt: skip
+    )
+
+
+def _hybrid_claims(tt: pd.DataFrame, hybrid: str, alpha: float) -> list[str]:
+    """The hybrid's lead (or lag) on MRR@10 and hit@1 with its Holm verdict, where tested."""
+    claims = []
+    for metric, name in (("mrr@10", "MRR@10"), ("hit@1", "hit@1")):
+        if (hybrid, metric) not in tt.index:
+            continue
+        r = tt.loc[(hybrid, metric)]
+        word = "leads" if r["diff"] > 0 else "trails" if r["diff"] < 0 else "ties"
+        verdict = "significant" if r["p_holm"] < alpha else "not significant"
+        claims.append(
+            f"on {name} it {word} by {r['diff']:+.3f} {_ci(r, 'diff_')} "
+            f"({_p(r['p_holm'], 'Holm p')}, {verdict} at {alpha:g})"
+        )
+    return claims
+
+
+def _bm25_overlap(bm25: float, sel: Mapping[str, Any], split: str, reference: str) -> str:
+    """What would change the verdict: the word overlap BM25's scores reveal."""
+    return (
+        f"What would change this: BM25 scores {bm25:.3f} on {split} but "
+        f"{sel['bm25']:.3f} on {sel['split']}, so these {split} queries share more words with "
+        "their titles; a fusion's gain rests on that and would shrink on queries that share "
+        f"fewer (on {sel['split']} the chosen {sel['weighted']} gains "
+        f"{sel['weighted_score'] - sel['dense']:+.3f} over the {reference} model). A gain "
+        "whose interval includes 0 on new queries, written by other hands, would overturn it."
+    )
+
+
+# notebook 02's closing caveats
+_CAVEATS_02 = (
+    "Caveats: the demo titles are illustrative (written by us, not real patents), their "
+    "IPC letters are our estimates, and every grade is one annotator's reading of the "
+    "title; the train split is the card's 50 pairs, and no title relevant to a train "
+    "query is relevant to a test query.",
+    "What would change the conclusion: a gain that vanishes on queries and titles "
+    "written by other hands, a different dev selection with more seeds or dev queries, "
+    "or a model whose top-10 titles are largely unjudged here (check judged@10 first).",
+)
 
 
 def finetuning(
@@ -275,11 +312,11 @@ def finetuning(
         peaks: ``{recipe name: peak lr reached}``.
         epoch_loss: ``{recipe name: mean loss per epoch}``
             (:func:`toolkit.training.loss_by_epoch`).
-        drift: :func:`toolkit.drift.drift_summary`'s table.
+        drift: :func:`toolkit.training.drift.drift_summary`'s table.
         comparison: :func:`toolkit.evaluation.before_after`'s table; an optional ``p_holm``
             column (Holm-adjusted p over the systems compared with the base) decides the
             verdicts when present.
-        cv: :attr:`toolkit.experiments.CVResult.summary`.
+        cv: :attr:`toolkit.training.experiments.CVResult.summary`.
         best_lr: The tuned recipe's lr chosen on the dev split.
         metric: Metric the sentences talk about.
         alpha: Significance level of the paired tests.
@@ -290,7 +327,7 @@ def finetuning(
         warmup_peaks: ``{warm-up steps passed to fit(): peak lr of the card's 70-step run}``.
         lr_sums: ``{recipe name: sum of its per-step lrs}`` (with Adam each weight moves at
             most about this far).
-        selection: :attr:`toolkit.experiments.RecipeSelection.summary`.
+        selection: :attr:`toolkit.training.experiments.RecipeSelection.summary`.
         selection_base: Dev score of the base model in that selection.
         selection_n: Number of dev queries it scored.
         caveats: Close with what the data are and what would change the conclusion.
@@ -298,6 +335,35 @@ def finetuning(
     Returns:
         Sentences, in the order of the notebook's sections.
     """
+    out = _card_sentences(peaks, fit_evidence, warmup_peaks, lr_sums)
+    if epoch_loss:
+        parts = [f"{name} {loss[0]:.3f} -> {loss[-1]:.3f}" for name, loss in epoch_loss.items()]
+        out.append("Mean training loss, first -> last epoch: " + "; ".join(parts) + ".")
+    others = {k: v for k, v in peaks.items() if k not in ("card_as_documented", "card_as_run")}
+    for name, peak in others.items():
+        out.append(f"The {name} recipe peaked at lr {peak:.3g}.")
+    if best_lr is not None:
+        out.append(f"Its lr, {best_lr:.3g}, was chosen on the dev queries only.")
+    if selection is not None and len(selection):
+        out.append(_recipe_selection(selection, metric, selection_base, selection_n))
+    if drift is not None and len(drift):
+        out += _drift_sentences(drift)
+    if comparison is not None and len(comparison):
+        out += _before_after(comparison, metric, alpha, base_name)
+    if cv is not None and metric in cv.index:
+        out.append(_cv_sentence(cv.loc[metric], metric))
+    if caveats:
+        out += _CAVEATS_02
+    return out
+
+
+def _card_sentences(
+    peaks: Mapping[str, float],
+    fit_evidence: str | None,
+    warmup_peaks: Mapping[int, float] | None,
+    lr_sums: Mapping[str, float] | None,
+) -> list[str]:
+    """What the model card's run most likely was: fit(), its warm-up, how far weights moved."""
     out: list[str] = []
     doc, run = peaks.get("card_as_documented"), peaks.get("card_as_run")
     if fit_evidence:
@@ -330,102 +396,96 @@ def finetuning(
             + " (at most 3.16 times that in Adam's worst case). This bound does not depend "
             "on the model, so it holds for sbert_large_nlu_ru as well."
         )
-    if epoch_loss:
-        parts = [f"{name} {loss[0]:.3f} -> {loss[-1]:.3f}" for name, loss in epoch_loss.items()]
-        out.append("Mean training loss, first -> last epoch: " + "; ".join(parts) + ".")
-    others = {k: v for k, v in peaks.items() if k not in ("card_as_documented", "card_as_run")}
-    for name, peak in others.items():
-        out.append(f"The {name} recipe peaked at lr {peak:.3g}.")
-    if best_lr is not None:
-        out.append(f"Its lr, {best_lr:.3g}, was chosen on the dev queries only.")
-    if selection is not None and len(selection):
-        chosen = selection[selection["chosen"]]
-        rest = selection[~selection["chosen"]].sort_values("mean", ascending=False)
-        n_seeds = int(selection["n_seeds"].min())
-        head = (
-            f"Of {len(selection)} candidate recipes, each trained with {n_seeds} seeds and "
-            f"scored on {selection_n} dev queries"
-            + (f" (base model {selection_base:.3f})" if selection_base is not None else "")
-            + ", "
+    return out
+
+
+def _recipe_selection(
+    selection: pd.DataFrame, metric: str, base: float | None, n_queries: int | None
+) -> str:
+    """The recipe chosen on dev, with its seed spread and the gap to the runner-up."""
+    chosen = selection[selection["chosen"]]
+    rest = selection[~selection["chosen"]].sort_values("mean", ascending=False)
+    n_seeds = int(selection["n_seeds"].min())
+    head = (
+        f"Of {len(selection)} candidate recipes, each trained with {n_seeds} seeds and "
+        f"scored on {n_queries} dev queries"
+        + (f" (base model {base:.3f})" if base is not None else "")
+        + ", "
+    )
+    if len(chosen):
+        c = chosen.iloc[0]
+        head += (
+            f"'{chosen.index[0]}' has the highest mean {metric}, "
+            f"{fmt_spread(c['mean'], c['sd'])} (mean ± sd over seeds)"
         )
-        if len(chosen):
-            c = chosen.iloc[0]
+        if len(rest):
+            r = rest.iloc[0]
+            gap = c["mean"] - r["mean"]
             head += (
-                f"'{chosen.index[0]}' has the highest mean {metric}, "
-                f"{fmt_spread(c['mean'], c['sd'])} (mean ± sd over seeds)"
+                f"; the runner-up '{rest.index[0]}' has {fmt_spread(r['mean'], r['sd'])}, "
+                f"{gap:.3f} lower, "
+                + ("more" if gap > max(c["sd"], r["sd"]) else "not more")
+                + " than the larger seed sd"
             )
-            if len(rest):
-                r = rest.iloc[0]
-                gap = c["mean"] - r["mean"]
-                head += (
-                    f"; the runner-up '{rest.index[0]}' has {fmt_spread(r['mean'], r['sd'])}, "
-                    f"{gap:.3f} lower, "
-                    + ("more" if gap > max(c["sd"], r["sd"]) else "not more")
-                    + " than the larger seed sd"
-                )
-        out.append(head + ".")
-    if drift is not None and len(drift):
-        parts = [
-            f"{name} {r['weight_rel_change']:.3g} (embedding cosine to base "
-            f"{r['mean_cosine']:.3f}, {r['neighbour_overlap']:.1%} of 10 nearest titles kept)"
-            for name, r in drift.iterrows()
-        ]
-        out.append("Relative change of the trained weights: " + "; ".join(parts) + ".")
-        if "card_as_run" in drift.index and len(drift) > 1:
-            ref = drift.loc["card_as_run", "weight_rel_change"]
-            rest_d = drift.drop(index="card_as_run")["weight_rel_change"]
-            if ref > 0:
-                lo, hi = f"{rest_d.min() / ref:,.0f}", f"{rest_d.max() / ref:,.0f}"
-                span = lo if lo == hi else f"{lo} to {hi}"
-                others_txt = "the other recipe" if len(rest_d) == 1 else "the other recipes"
-                out.append(
-                    f"The as-run recipe moved the weights {span} times less than {others_txt}."
-                )
-    if comparison is not None and len(comparison):
-        c = comparison[comparison["metric"] == metric].set_index("system")
-        if base_name in c.index:
-            b = c.loc[base_name]
-            out.append(
-                f"On {int(b['n'])} held-out test queries the base model scores {metric} "
-                f"{b['mean']:.3f} [{b['low']:.3f}, {b['high']:.3f}]."
-            )
-            tested = c.drop(index=base_name)
-            holm = "p_holm" in tested.columns
-            for name, r in tested.iterrows():
-                p_used = r["p_holm"] if holm else r["p_value"]
-                verdict = "a significant" if p_used < alpha else "no significant"
-                direction = "gain" if r["diff"] > 0 else "loss" if r["diff"] < 0 else "change"
-                p_txt = f"paired p = {r['p_value']:.3f}"
-                if holm:
-                    p_txt += f", Holm-adjusted over {len(tested)} systems {r['p_holm']:.3f}"
-                out.append(
-                    f"{name}: {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}], difference "
-                    f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}], "
-                    f"{p_txt}: {verdict} {direction} at the {alpha:g} level."
-                )
-    if cv is not None and metric in cv.index:
-        r = cv.loc[metric]
-        ratio = r["gain"] / r["gain_sd"] if r["gain_sd"] > 0 else math.inf
-        size = "larger" if abs(r["gain"]) > r["gain_sd"] else "smaller"
+    return head + "."
+
+
+def _drift_sentences(drift: pd.DataFrame) -> list[str]:
+    """How far each recipe moved the weights, and the as-run recipe against the others."""
+    parts = [
+        f"{name} {r['weight_rel_change']:.3g} (embedding cosine to base "
+        f"{r['mean_cosine']:.3f}, {r['neighbour_overlap']:.1%} of 10 nearest titles kept)"
+        for name, r in drift.iterrows()
+    ]
+    out = ["Relative change of the trained weights: " + "; ".join(parts) + "."]
+    if "card_as_run" in drift.index and len(drift) > 1:
+        ref = drift.loc["card_as_run", "weight_rel_change"]
+        rest = drift.drop(index="card_as_run")["weight_rel_change"]
+        if ref > 0:
+            lo, hi = f"{rest.min() / ref:,.0f}", f"{rest.max() / ref:,.0f}"
+            span = lo if lo == hi else f"{lo} to {hi}"
+            others = "the other recipe" if len(rest) == 1 else "the other recipes"
+            out.append(f"The as-run recipe moved the weights {span} times less than {others}.")
+    return out
+
+
+def _before_after(comparison: pd.DataFrame, metric: str, alpha: float, base_name: str) -> list[str]:
+    """The base model's test score, then each trained model's difference and verdict."""
+    c = comparison[comparison["metric"] == metric].set_index("system")
+    if base_name not in c.index:
+        return []
+    b = c.loc[base_name]
+    out = [
+        f"On {int(b['n'])} held-out test queries the base model scores {metric} "
+        f"{b['mean']:.3f} [{b['low']:.3f}, {b['high']:.3f}]."
+    ]
+    tested = c.drop(index=base_name)
+    holm = "p_holm" in tested.columns
+    for name, r in tested.iterrows():
+        p_used = r["p_holm"] if holm else r["p_value"]
+        verdict = "a significant" if p_used < alpha else "no significant"
+        direction = "gain" if r["diff"] > 0 else "loss" if r["diff"] < 0 else "change"
+        p_txt = f"paired p = {r['p_value']:.3f}"
+        if holm:
+            p_txt += f", Holm-adjusted over {len(tested)} systems {r['p_holm']:.3f}"
         out.append(
-            f"Cross-validated over {int(r['runs'])} fold x seed runs, the {metric} gain is "
-            f"{r['gain']:+.3f} ± {r['gain_sd']:.3f} (sd), {size} than its run-to-run spread "
-            f"({abs(ratio):.1f} sd); {int(r['improved'])} of {int(r['runs'])} runs improved "
-            "on the base model."
-        )
-    if caveats:
-        out.append(
-            "Caveats: the demo titles are illustrative (written by us, not real patents), their "
-            "IPC letters are our estimates, and every grade is one annotator's reading of the "
-            "title; the train split is the card's 50 pairs, and no title relevant to a train "
-            "query is relevant to a test query."
-        )
-        out.append(
-            "What would change the conclusion: a gain that vanishes on queries and titles "
-            "written by other hands, a different dev selection with more seeds or dev queries, "
-            "or a model whose top-10 titles are largely unjudged here (check judged@10 first)."
+            f"{name}: {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}], difference "
+            f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}], "
+            f"{p_txt}: {verdict} {direction} at the {alpha:g} level."
         )
     return out
+
+
+def _cv_sentence(r: pd.Series, metric: str) -> str:
+    """The cross-validated gain against its run-to-run spread."""
+    ratio = r["gain"] / r["gain_sd"] if r["gain_sd"] > 0 else math.inf
+    size = "larger" if abs(r["gain"]) > r["gain_sd"] else "smaller"
+    return (
+        f"Cross-validated over {int(r['runs'])} fold x seed runs, the {metric} gain is "
+        f"{r['gain']:+.3f} ± {r['gain_sd']:.3f} (sd), {size} than its run-to-run spread "
+        f"({abs(ratio):.1f} sd); {int(r['improved'])} of {int(r['runs'])} runs improved "
+        "on the base model."
+    )
 
 
 # --------------------------------------------------------------------------- notebook 03

@@ -1,10 +1,10 @@
 """Vector indexes for dense search: exact inner product and an approximate faiss HNSW index.
 
-:func:`toolkit.search.search` ranks a corpus with a dense model through one of two indexes:
+:func:`toolkit.retrieval.search` ranks a corpus with a dense model through one of two indexes:
 
 * :class:`ExactIndex` -- every query scored against every title (float32 BLAS ``q @ d.T`` in
   query chunks of about 128 MiB) and the top k kept under the metrics' tie rule (score
-  descending, then doc id as text descending; :func:`toolkit.metrics.tie_order`), so it
+  descending, then doc id as text descending; :func:`toolkit.ranking.tie_order`), so it
   returns exactly what ranking the full score matrix returns.
 * :class:`ApproxIndex` -- faiss ``IndexHNSWFlat`` (inner product). Picked by measurement over
   usearch's HNSW and faiss' IVF-Flat (200k x 512 clustered unit vectors, one thread, two
@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import numbers
 import os
 import struct
 import time
@@ -61,7 +60,8 @@ import numpy as np
 
 from toolkit._config import cache_dir
 from toolkit._io import write_atomic
-from toolkit._validation import as_float32_matrix, chunk_rows
+from toolkit._validation import as_float32_matrix, check_int, chunk_rows
+from toolkit.ranking import tie_positions, top_k
 
 __all__ = [
     "AUTO_EXACT_BELOW",
@@ -152,12 +152,6 @@ def resolve_kind(kind: str, n_docs: int) -> str:
     return kind
 
 
-def _check_int(value: Any, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _vectors(vectors: Any, name: str = "vectors") -> np.ndarray:
     arr = np.ascontiguousarray(as_float32_matrix(vectors, name))
     if arr.shape[0] == 0:
@@ -167,16 +161,11 @@ def _vectors(vectors: Any, name: str = "vectors") -> np.ndarray:
 
 def _tie_pos(doc_ids: Sequence[Any] | None, n: int) -> np.ndarray:
     """``pos[col]``: place of the column under the tie rule (0 wins ties)."""
-    from toolkit.metrics import tie_order
-
     if doc_ids is None:
         doc_ids = [str(i) for i in range(n)]
     if len(doc_ids) != n:
         raise ValueError(f"doc_ids has {len(doc_ids)} entries but there are {n} vectors")
-    order = tie_order(doc_ids)
-    pos = np.empty(n, dtype=np.int64)
-    pos[order] = np.arange(n)
-    return pos
+    return tie_positions(doc_ids)
 
 
 def _order_rows(scores: np.ndarray, cols: np.ndarray, tie_pos: np.ndarray, k: int):
@@ -203,12 +192,12 @@ def exact_topk(
     """Exact top k by inner product, ties by the metrics' rule; memory ``chunk x n`` float32.
 
     Hand-written rather than faiss ``IndexFlatIP`` because faiss breaks ties arbitrarily and
-    this must return what :func:`toolkit.metrics.rank_columns` ranks: the scores are the same
-    BLAS ``q @ d.T`` float32 products, every column scoring at least the k-th best score is a
-    candidate (so ties at the cut are all seen) and candidates are sorted by (score, tie
-    position). When all queries fit one chunk (``chunk_rows``: ``2**25 // n_docs`` queries)
-    the scores are bit-identical to the full matrix; with more queries BLAS may round the
-    last bit of a score differently for another chunk height (e.g. ``gemv`` for one row).
+    this must return what :func:`toolkit.ranking.rank_columns` ranks: the scores are the same
+    BLAS ``q @ d.T`` float32 products and each chunk's top k is selected with
+    :func:`toolkit.ranking.top_k` under the tie positions (ties at the cut included). When all
+    queries fit one chunk (``chunk_rows``: ``2**25 // n_docs`` queries) the scores are
+    bit-identical to the full matrix; with more queries BLAS may round the last bit of a
+    score differently for another chunk height (e.g. ``gemv`` for one row).
 
     Returns:
         ``(scores, cols)``, both ``(n_queries, min(k, n_docs))``, best first.
@@ -226,15 +215,9 @@ def exact_topk(
         lo = max(0, min(start, nq - 2))
         block = queries[lo : start + rows] @ vectors.T
         block = block[start - lo :]
-        if k < n:
-            kth = np.partition(block, n - k, axis=1)[:, n - k]
-        else:
-            kth = block.min(axis=1)
-        for i in range(len(block)):
-            cand = np.flatnonzero(block[i] >= kth[i])
-            s = block[i, cand]
-            o = np.lexsort((tie_pos[cand], -s))[:k]
-            scores[start + i], cols[start + i] = s[o], cand[o]
+        top = top_k(block, k, tie_pos)
+        cols[start : start + len(block)] = top
+        scores[start : start + len(block)] = np.take_along_axis(block, top, axis=1)
     return scores, cols
 
 
@@ -267,7 +250,7 @@ class ExactIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows for each query: ``(scores, cols)``, ``(n_queries, min(k, n))``."""
         q = _queries(queries, self.vectors.shape[1])
-        return exact_topk(q, self.vectors, _check_int(k, "k"), self.tie_pos, chunk_size)
+        return exact_topk(q, self.vectors, check_int(k, "k"), self.tie_pos, chunk_size)
 
 
 class ApproxIndex:
@@ -301,9 +284,9 @@ class ApproxIndex:
             ef_search: HNSW beam width (default: the one picked at build time); raised to
                 ``k`` when smaller.
         """
-        k = min(_check_int(k, "k"), self.n)
+        k = min(check_int(k, "k"), self.n)
         q = _queries(queries, self.faiss_index.d)
-        ef = self.ef_search if ef_search is None else _check_int(ef_search, "ef_search")
+        ef = self.ef_search if ef_search is None else check_int(ef_search, "ef_search")
         params = _faiss().SearchParametersHNSW(efSearch=max(ef, k))
         scores, cols = self.faiss_index.search(q, k, params=params)
         return _order_rows(scores, cols, self.tie_pos, k)
@@ -337,6 +320,74 @@ def measure_recall(
     return float(np.mean(hits) / k), exact
 
 
+def _build_hnsw(
+    arr: np.ndarray, m: int, ef_construction: int, seed: int, threads: int | None
+) -> tuple[Any, float]:
+    """A faiss ``IndexHNSWFlat`` (inner product) holding ``arr``, and its build seconds."""
+    faiss = _faiss()
+    old_threads = faiss.omp_get_max_threads()
+    if threads is not None:
+        faiss.omp_set_num_threads(check_int(threads, "threads"))
+    try:
+        t0 = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(arr.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = ef_construction
+        # faiss draws HNSW levels from its own generator (fixed seed 12345 unless reseeded);
+        # seed it so single-threaded builds repeat (threaded inserts race, so >1 thread can
+        # give a slightly different graph, never a different recall guarantee).
+        hnsw.hnsw.rng = faiss.RandomGenerator(seed)
+        hnsw.add(arr)
+        build_s = time.perf_counter() - t0
+    finally:
+        faiss.omp_set_num_threads(old_threads)
+    return hnsw, build_s
+
+
+def _tune_ef_search(
+    index: ApproxIndex,
+    arr: np.ndarray,
+    recall_queries: Any,
+    n_recall_queries: int,
+    seed: int,
+    ef_search: int | None,
+    target_recall: float,
+) -> None:
+    """Measure recall@10 and set ``index.ef_search`` (and its meta) to the efSearch chosen.
+
+    Tries ``ef_search`` alone when given, else :data:`EF_SEARCH_STEPS` in order until the
+    lowest recall over the samples reaches ``target_recall``; warns when none does.
+    """
+    meta = index.meta
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(len(arr), size=min(n_recall_queries, len(arr)), replace=False))
+    samples = {"corpus": arr[take]}
+    sources = [f"{len(take)} corpus vectors drawn with seed {seed}"]
+    if recall_queries is not None:
+        samples["queries"] = _queries(recall_queries, arr.shape[1])
+        sources.append(f"{len(samples['queries'])} given queries")
+    exact: dict[str, np.ndarray | None] = dict.fromkeys(samples)
+    steps = [ef_search] if ef_search is not None else list(EF_SEARCH_STEPS)
+    for ef in steps:
+        recalls = {}
+        for name, sample in samples.items():
+            recalls[name], exact[name] = measure_recall(index, arr, sample, 10, ef, exact[name])
+        recall = min(recalls.values())
+        if recall >= target_recall:
+            break
+    meta.update(ef_search=ef, recall_at_10=round(recall, 5), recall_queries=" + ".join(sources),
+                recall_s=round(time.perf_counter() - t0, 3), target_recall=target_recall)
+    meta.update({f"recall_at_10_{name}": round(r, 5) for name, r in recalls.items()})
+    index.ef_search = ef
+    if recall < target_recall:
+        warnings.warn(
+            f"approximate index reaches recall@10 {recall:.4f} < target {target_recall} even "
+            f"at efSearch {ef}; rebuild with a larger m / ef_construction or use index='exact'",
+            IndexWarning,
+            stacklevel=3,
+        )
+
+
 def build_index(
     vectors: Any,
     *,
@@ -364,7 +415,7 @@ def build_index(
             :data:`EF_SEARCH_STEPS` whose measured recall@10 reaches ``target_recall``.
         target_recall: Recall@10 the automatic ``ef_search`` aims for.
         recall_queries: Query vectors to measure recall@10 on as well (e.g. encoded real
-            queries; :func:`toolkit.search.search` passes its own). Recall is always also
+            queries; :func:`toolkit.retrieval.search` passes its own). Recall is always also
             measured on ``n_recall_queries`` corpus vectors drawn with ``seed``.
         n_recall_queries: Size of the corpus-vector sample.
         seed: Seeds the recall sample and faiss' HNSW level draws.
@@ -384,29 +435,15 @@ def build_index(
     if resolve_kind(kind, len(arr)) == "exact":
         return ExactIndex(arr, doc_ids)
     faiss = _faiss()
-    m = _check_int(m, "m", 2)
-    ef_construction = _check_int(ef_construction, "ef_construction")
-    n_recall_queries = _check_int(n_recall_queries, "n_recall_queries")
+    m = check_int(m, "m", minimum=2)
+    ef_construction = check_int(ef_construction, "ef_construction")
+    n_recall_queries = check_int(n_recall_queries, "n_recall_queries")
     if ef_search is not None:
-        ef_search = _check_int(ef_search, "ef_search")
+        ef_search = check_int(ef_search, "ef_search")
     if not 0 < float(target_recall) <= 1:
         raise ValueError(f"target_recall must be in (0, 1], got {target_recall!r}")
     tie_pos = _tie_pos(doc_ids, len(arr))
-    old_threads = faiss.omp_get_max_threads()
-    if threads is not None:
-        faiss.omp_set_num_threads(_check_int(threads, "threads"))
-    try:
-        t0 = time.perf_counter()
-        hnsw = faiss.IndexHNSWFlat(arr.shape[1], m, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = ef_construction
-        # faiss draws HNSW levels from its own generator (fixed seed 12345 unless reseeded);
-        # seed it so single-threaded builds repeat (threaded inserts race, so >1 thread can
-        # give a slightly different graph, never a different recall guarantee).
-        hnsw.hnsw.rng = faiss.RandomGenerator(seed)
-        hnsw.add(arr)
-        build_s = time.perf_counter() - t0
-    finally:
-        faiss.omp_set_num_threads(old_threads)
+    hnsw, build_s = _build_hnsw(arr, m, ef_construction, seed, threads)
     meta: dict[str, Any] = {
         "kind": "approx",
         "library": f"faiss {faiss.__version__}",
@@ -420,34 +457,7 @@ def build_index(
         "ef_search": ef_search or EF_SEARCH_STEPS[0],
     }
     index = ApproxIndex(hnsw, tie_pos, meta)
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(len(arr), size=min(n_recall_queries, len(arr)), replace=False))
-    samples = {"corpus": arr[take]}
-    sources = [f"{len(take)} corpus vectors drawn with seed {seed}"]
-    if recall_queries is not None:
-        samples["queries"] = _queries(recall_queries, arr.shape[1])
-        sources.append(f"{len(samples['queries'])} given queries")
-    exact: dict[str, np.ndarray | None] = dict.fromkeys(samples)
-    steps = [ef_search] if ef_search is not None else list(EF_SEARCH_STEPS)
-    for ef in steps:
-        recalls = {}
-        for name, sample in samples.items():
-            recalls[name], exact[name] = measure_recall(index, arr, sample, 10, ef, exact[name])
-        recall = min(recalls.values())
-        if recall >= target_recall:
-            break
-    meta.update(ef_search=ef, recall_at_10=round(recall, 5), recall_queries=" + ".join(sources),
-                recall_s=round(time.perf_counter() - t0, 3), target_recall=target_recall)
-    meta.update({f"recall_at_10_{name}": round(r, 5) for name, r in recalls.items()})
-    index.ef_search = ef
-    if recall < target_recall:
-        warnings.warn(
-            f"approximate index reaches recall@10 {recall:.4f} < target {target_recall} even "
-            f"at efSearch {ef}; rebuild with a larger m / ef_construction or use index='exact'",
-            IndexWarning,
-            stacklevel=2,
-        )
+    _tune_ef_search(index, arr, recall_queries, n_recall_queries, seed, ef_search, target_recall)
     if verbose:
         print(_summary(meta))
     return index

@@ -1,4 +1,4 @@
-r"""Lexical BM25 baseline for Russian text and hybrid score fusion.
+r"""Lexical BM25 baseline for Russian text.
 
 BM25 uses ``bm25s`` (Lucene variant by default) with PyStemmer's Snowball Russian stemmer
 and bm25s's Russian stop-word list (``bm25s.stopwords.STOPWORDS_RUSSIAN``, 151 words, the
@@ -6,9 +6,9 @@ NLTK list; stop words are removed *before* stemming, on lower-cased tokens). Tok
 ``\b\w\w+\b`` runs, so one-letter words (``в``, ``и``, ``с``) drop out anyway. Snowball
 folds ``ё`` into ``е``.
 
-Both BM25 and the fusion functions return dense ``n_queries x n_docs`` matrices with rows
-and columns in the caller's order, the same shape as the dense path, so they plug straight
-into :func:`toolkit.metrics.retrieval_metrics`.
+BM25 returns a dense ``n_queries x n_docs`` matrix with rows and columns in the caller's
+order, the same shape as the dense path, so it plugs straight into
+:func:`toolkit.metrics.retrieval_metrics` (and into the fusions of :mod:`toolkit.fusion`).
 
 Example:
     >>> s = bm25_scores(["роботы доставки"], ["РОБОТ ДЛЯ ДОСТАВКИ", "способ варки стали"])
@@ -18,16 +18,14 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from toolkit._validation import check_texts
-from toolkit.metrics import tie_order
 
-__all__ = ["bm25_scores", "rrf_fuse", "normalized_fuse"]
+__all__ = ["bm25_scores"]
 
 
 def _check_texts(texts: Any, name: str) -> list[str]:
@@ -110,122 +108,3 @@ def bm25_scores(
         if ids:
             out[i] = model.get_scores_from_ids(ids)
     return out
-
-
-def _check_matrices(score_matrices: Any) -> list[np.ndarray]:
-    if isinstance(score_matrices, np.ndarray) or not hasattr(score_matrices, "__iter__"):
-        raise TypeError("score_matrices must be a list of 2-D arrays")
-    mats = []
-    for i, m in enumerate(score_matrices):
-        if hasattr(m, "detach"):
-            m = m.detach().cpu().numpy()
-        a = np.asarray(m, dtype=np.float64)
-        if a.ndim != 2:
-            raise ValueError(f"score_matrices[{i}] must be 2-D, got shape {a.shape}")
-        if mats and a.shape != mats[0].shape:
-            raise ValueError(
-                f"score_matrices[{i}] has shape {a.shape}, score_matrices[0] has {mats[0].shape}"
-            )
-        nan = np.argwhere(np.isnan(a))
-        if len(nan):
-            raise ValueError(f"score_matrices[{i}] has NaN at row {nan[0][0]}, column {nan[0][1]}")
-        mats.append(a)
-    if not mats:
-        raise ValueError("score_matrices is empty")
-    return mats
-
-
-def rrf_fuse(
-    score_matrices: Sequence[Any],
-    *,
-    k: float = 60,
-    doc_ids: Sequence[Hashable] | None = None,
-) -> np.ndarray:
-    """Reciprocal-rank fusion (Cormack et al. 2009): ``sum_i 1 / (k + rank_i(doc))``.
-
-    Each system's ranks follow the tie rule of :func:`toolkit.metrics.retrieval_metrics`:
-    score descending, ties by ``str(doc_id)`` descending (trec_eval), so tied documents get
-    distinct consecutive ranks exactly as they would be evaluated.
-
-    Args:
-        score_matrices: Same-shaped ``n_queries x n_docs`` score matrices (dense, BM25...).
-        k: RRF smoothing constant (60 in the paper).
-        doc_ids: Column ids for the tie rule; ``None`` means the column positions
-            ``0..n_docs-1`` act as the ids (so pass the real ids to match the evaluation).
-
-    Returns:
-        ``float64`` fused scores of the same shape (higher is better).
-
-    Example:
-        >>> import numpy as np
-        >>> rrf_fuse([np.array([[3.0, 2.0, 1.0]]), np.array([[1.0, 2.0, 3.0]])], k=0).round(3)
-        array([[1.333, 1.   , 1.333]])
-    """
-    mats = _check_matrices(score_matrices)
-    if isinstance(k, bool) or not isinstance(k, numbers.Real) or k < 0:
-        raise ValueError(f"k must be a number >= 0, got {k!r}")
-    n_docs = mats[0].shape[1]
-    ids = list(range(n_docs)) if doc_ids is None else list(doc_ids)
-    if len(ids) != n_docs:
-        raise ValueError(f"doc_ids has {len(ids)} ids but the matrices have {n_docs} columns")
-    order = tie_order(ids)
-    fused = np.zeros(mats[0].shape, dtype=np.float64)
-    rank_values = 1.0 / (k + np.arange(1, n_docs + 1, dtype=np.float64))
-    rows = np.arange(mats[0].shape[0])[:, None]
-    for m in mats:
-        tie_sorted = m[:, order]
-        # stable sort on -score keeps the tie order among equal scores
-        by_rank = np.argsort(-tie_sorted, axis=1, kind="stable")
-        contrib = np.empty_like(fused)
-        contrib[rows, order[by_rank]] = rank_values
-        fused += contrib
-    return fused
-
-
-def normalized_fuse(
-    score_matrices: Sequence[Any],
-    *,
-    weights: Sequence[float] | None = None,
-    norm: str = "minmax",
-) -> np.ndarray:
-    """Weighted sum of per-query normalised scores (convex combination fusion).
-
-    Args:
-        score_matrices: Same-shaped ``n_queries x n_docs`` score matrices.
-        weights: One weight per matrix; ``None`` gives equal weights ``1 / n_matrices``.
-        norm: ``"minmax"`` maps each query row to [0, 1] via ``(s - min) / (max - min)``;
-            ``"zscore"`` uses ``(s - mean) / std``. A constant row (no ranking information,
-            e.g. a query with no known BM25 word) becomes all zeros.
-
-    Returns:
-        ``float64`` fused scores of the same shape. Infinite scores are rejected.
-
-    Example:
-        >>> import numpy as np
-        >>> normalized_fuse([np.array([[0.0, 5.0, 10.0]]), np.array([[1.0, 1.0, 1.0]])])
-        array([[0.  , 0.25, 0.5 ]])
-    """
-    mats = _check_matrices(score_matrices)
-    for i, m in enumerate(mats):
-        if not np.isfinite(m).all():
-            raise ValueError(f"score_matrices[{i}] has infinite scores; cannot normalise")
-    if weights is None:
-        w = np.full(len(mats), 1.0 / len(mats))
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-        if w.shape != (len(mats),):
-            raise ValueError(f"weights needs {len(mats)} numbers, got {list(weights)!r}")
-    fused = np.zeros(mats[0].shape, dtype=np.float64)
-    for m, wi in zip(mats, w, strict=True):
-        if norm == "minmax":
-            lo = m.min(axis=1, keepdims=True)
-            span = m.max(axis=1, keepdims=True) - lo
-            normed = np.divide(m - lo, span, out=np.zeros_like(m), where=span > 0)
-        elif norm == "zscore":
-            sd = m.std(axis=1, keepdims=True)
-            centred = m - m.mean(axis=1, keepdims=True)
-            normed = np.divide(centred, sd, out=np.zeros_like(m), where=sd > 0)
-        else:
-            raise ValueError(f"norm must be 'minmax' or 'zscore', got {norm!r}")
-        fused += wi * normed
-    return fused

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from toolkit._validation import check_texts, unit_rows
+from toolkit._validation import check_int, check_texts, unit_rows
 
 __all__ = ["tfidf_vectors"]
 
@@ -74,15 +74,14 @@ def tfidf_vectors(
 
     Raises:
         ValueError: ``texts`` is not a non-empty sequence of strings, no text has any
-            token, or ``max_dense``/``n_components`` is not a positive integer.
+            token, or ``max_dense``/``n_components`` is below 1.
+        TypeError: ``max_dense``/``n_components`` is not an integer.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     texts = _check_texts(texts)
-    if max_dense is not None and (not isinstance(max_dense, int | np.integer) or max_dense < 1):
-        raise ValueError(f"max_dense: expected a positive integer or None, got {max_dense!r}")
-    if not isinstance(n_components, int | np.integer) or n_components < 1:
-        raise ValueError(f"n_components: expected a positive integer, got {n_components!r}")
+    max_dense = check_int(max_dense, "max_dense", allow_none=True)
+    n_components = check_int(n_components, "n_components")
     if analyzer is None:
         from toolkit.text_ru import lemmatize as analyzer
     vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=sublinear_tf, norm="l2")
@@ -99,7 +98,7 @@ def tfidf_vectors(
 
     from sklearn.decomposition import TruncatedSVD
 
-    k = min(int(n_components), d - 1, n)
+    k = min(n_components, d - 1, n)
     reduced = TruncatedSVD(n_components=k, random_state=random_state).fit_transform(matrix)
     reduced = unit_rows(reduced, "reduced", zero_rows="keep")  # a zero row stays zero
     return reduced.astype(np.float32), vocabulary

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit._io import write_atomic
+from toolkit._validation import check_int
 
 __all__ = [
     "ReportError", "build_report", "parse_parameter", "read_parameters_file", "PLOTLY_JS_NAME"
@@ -140,8 +141,8 @@ def build_report(
             added for notebooks whose parameters cell defines ``OUTPUT_DIR``, unless given
             here. A text value that is a relative path existing from the current directory
             is made absolute (the kernels run in the notebook's folder). The index page
-            lists, per notebook, the values it ran with, and each
-            executed notebook keeps them in papermill's ``injected-parameters`` cell.
+            lists, per notebook, the values it ran with, and each executed notebook keeps
+            them in papermill's ``injected-parameters`` cell.
         parameters_file: A YAML or JSON file holding a mapping ``NAME: value``, read as
             papermill's ``-f`` reads one (see :func:`read_parameters_file`); ``parameters``
             override its values. Its names are checked like ``parameters``, and an unknown
@@ -156,33 +157,44 @@ def build_report(
     Raises:
         FileNotFoundError: A notebook file is missing, or no ``notebooks/NN_*.ipynb`` exist.
         ValueError: A path is not an ``.ipynb`` file, two notebooks share a file name,
-            ``timeout`` is not positive, or ``parameters_file`` is not a readable mapping of
-            parameter names (the message names the file and the key).
+            ``timeout`` < 1, or ``parameters_file`` is not a readable mapping of parameter
+            names (the message names the file and the key).
+        TypeError: ``timeout`` is not an integer, or ``parameters`` is not a dict.
         ReportError: A parameter is declared by none of the notebooks (raised before any
             notebook runs), or one or more notebooks failed (raised after the index is
             written).
     """
     paths = _resolve_notebooks(notebooks)
-    if not isinstance(timeout, int) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
-    from_file = read_parameters_file(parameters_file) if parameters_file is not None else {}
-    # -p overrides the file (papermill's order: files first, then -p)
-    origin = {name: str(parameters_file) for name in from_file if name not in (parameters or {})}
-    plan = _plan_parameters(paths, _absolute_paths({**from_file, **(parameters or {})}), origin)
+    timeout = check_int(timeout, "timeout")
+    plan = _plan_parameters(paths, parameters, parameters_file)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
     index.unlink(missing_ok=True)
-
     _write_atomic(out_dir / PLOTLY_JS_NAME, _plotly_js())
-    entries: list[_Entry] = []
     started = time.perf_counter()
+    entries = _run_all(paths, plan, out_dir, kernel_name, timeout)
+    total = time.perf_counter() - started
+    _write_atomic(index, _index_html(entries, total).encode("utf-8"))
+    failed = [e.name for e in entries if e.status != "ok"]
+    print(f"report: {len(entries) - len(failed)}/{len(entries)} ok in {total:.1f} s -> {index}")
+    if failed:
+        raise ReportError(f"{len(failed)} notebook(s) failed: {', '.join(failed)}; see {index}")
+    return index
+
+
+def _run_all(
+    paths: Sequence[Path],
+    plan: list[tuple[dict[str, Any], tuple[str, ...]]],
+    out_dir: Path,
+    kernel_name: str | None,
+    timeout: int,
+) -> list[_Entry]:
+    """Run and render every notebook in order, with a progress line before and after each."""
+    entries: list[_Entry] = []
     with _kernel_env():
-        for i, nb_path in enumerate(paths, 1):
+        for i, (nb_path, (given, skipped)) in enumerate(zip(paths, plan, strict=True), 1):
             print(f"[{i}/{len(paths)}] {nb_path.name} ...", flush=True)
-            given, skipped = plan[i - 1]
             if skipped:
                 print(f"    not declared in {nb_path.name}, not passed: {', '.join(skipped)}")
             entry = _run_one(nb_path, out_dir, given, kernel_name, timeout)
@@ -193,13 +205,7 @@ def build_report(
                 f"[{i}/{len(paths)}] {nb_path.name}: {entry.status} in {entry.seconds:.1f} s{note}",
                 flush=True,
             )
-    total = time.perf_counter() - started
-    _write_atomic(index, _index_html(entries, total).encode("utf-8"))
-    failed = [e.name for e in entries if e.status != "ok"]
-    print(f"report: {len(entries) - len(failed)}/{len(entries)} ok in {total:.1f} s -> {index}")
-    if failed:
-        raise ReportError(f"{len(failed)} notebook(s) failed: {', '.join(failed)}; see {index}")
-    return index
+    return entries
 
 
 def _absolute_paths(params: dict[str, Any]) -> dict[str, Any]:
@@ -320,15 +326,25 @@ def read_parameters_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def _plan_parameters(
-    paths: Sequence[Path], parameters: dict[str, Any], origin: dict[str, str] | None = None
+    paths: Sequence[Path],
+    parameters: dict[str, Any] | None,
+    parameters_file: str | os.PathLike | None,
 ) -> list[tuple[dict[str, Any], tuple[str, ...]]]:
     """Per notebook: the parameters it declares (to pass) and the given names it does not.
 
-    ``origin`` maps a name to the parameters file it came from, for the error message.
+    The values are the parameters file's, overridden by ``parameters`` (papermill's order:
+    files first, then ``-p``), with relative paths made absolute (:func:`_absolute_paths`).
 
     Raises:
-        ReportError: A name is declared by none of the notebooks.
+        TypeError: ``parameters`` is not a dict.
+        ReportError: A name is declared by none of the notebooks (the message says which
+            came from the file).
     """
+    if parameters is not None and not isinstance(parameters, dict):
+        raise TypeError(f"parameters must be a dict, got {type(parameters).__name__}")
+    from_file = read_parameters_file(parameters_file) if parameters_file is not None else {}
+    origin = {name: str(parameters_file) for name in from_file if name not in (parameters or {})}
+    parameters = _absolute_paths({**from_file, **(parameters or {})})
     if not parameters:
         return [({}, ()) for _ in paths]
     declared = [_declared_parameters(p) for p in paths]
@@ -337,7 +353,6 @@ def _plan_parameters(
         import difflib
 
         known = sorted(set().union(*declared))
-        origin = origin or {}
         notes = {
             n: ([f"key in {origin[n]}"] if n in origin else [])
             + [f"did you mean {m}?" for m in difflib.get_close_matches(n, known, 1)]
@@ -414,6 +429,7 @@ def execute_in_place(notebooks: Sequence[str | Path], *, timeout: int = 1800) ->
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    timeout = check_int(timeout, "timeout")
     done = []
     with _kernel_env():
         for path in map(Path, notebooks):
@@ -643,8 +659,6 @@ def _plotly_outputs_to_html(nb: Any, stem: str) -> Any:
     CDN is dropped, and plotly.js/MathJax CDN ``<script>`` tags in other plotly HTML outputs
     are removed (offline, each would block the page until its request times out).
     """
-    import copy
-
     import plotly.io as pio
 
     nb = copy.deepcopy(nb)

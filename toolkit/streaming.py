@@ -48,6 +48,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from toolkit._io import write_atomic
+from toolkit._validation import check_int
 
 __all__ = ["StreamResult", "encode_corpus", "open_store"]
 
@@ -332,29 +333,24 @@ def encode_corpus(
         ValueError: Unknown format, a missing column, an empty id or text, a malformed
             JSON line (the message names the file, the row as a spreadsheet shows it for
             CSV (header = row 1), the 1-based row for Parquet or the line for JSONL, and
-            the column), or
-            ``out_dir`` holding a store of another file, model or columns.
+            the column), ``out_dir`` holding a store of another file, model or columns,
+            or ``chunk_size < 1``.
+        TypeError: ``chunk_size`` is not an integer.
         FileNotFoundError: ``path`` does not exist.
     """
-    from numpy.lib.format import open_memmap
-
-    from toolkit.encoding import _embedding_dimension, encode
-    from toolkit.models import load_model, model_fingerprint, model_label
+    from toolkit.encoding import embedding_dimension
+    from toolkit.models import model_fingerprint, model_label
 
     path = Path(path)
     out_dir = Path(out_dir)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk_size = check_int(chunk_size, "chunk_size")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: corpus file not found")
     fmt = _format_of(path)
     devices = _parse_devices(device)
     rows = _count_rows(path, fmt, id_column, text_column)  # checks the columns before loading
-    if model is None or isinstance(model, str | os.PathLike):
-        model = load_model(model, device=devices[0] if len(devices) == 1 else None)
-    elif len(devices) == 1:
-        model.to(devices[0])
-    dim = _embedding_dimension(model)
+    model = _ready_model(model, devices)
+    dim = embedding_dimension(model)
     fingerprint = model_fingerprint(model)
 
     expected = {
@@ -363,9 +359,111 @@ def encode_corpus(
         "model": model_label(model), "fingerprint": fingerprint,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    vec_path, ids_path = out_dir / _VECTORS, out_dir / _IDS
-    manifest = _read_manifest(out_dir)
-    if manifest is not None:
+    store = _Store.prepare(out_dir, expected)
+    if store.manifest.get("complete"):
+        return StreamResult(out_dir, rows, dim, 0, rows, fingerprint)
+    reused = store.done
+
+    chunks = _chunks_to_write(path, fmt, id_column, text_column, chunk_size, reused)
+    with tqdm(total=rows, initial=reused, desc=f"encoding {path.name}", unit="row",
+              disable=not show_progress, dynamic_ncols=True) as bar:
+        _fill(store, chunks, model, devices=devices, batch_size=batch_size, cache=cache, bar=bar)
+    store.finish(path)
+    return StreamResult(out_dir, rows, dim, rows - reused, reused, fingerprint)
+
+
+def _ready_model(model: Any, devices: list[str]) -> Any:
+    """The model to encode with: loaded when given as a name or path, on the one device."""
+    from toolkit.models import load_model
+
+    if model is None or isinstance(model, str | os.PathLike):
+        return load_model(model, device=devices[0] if len(devices) == 1 else None)
+    if len(devices) == 1:
+        model.to(devices[0])
+    return model
+
+
+def _chunks_to_write(
+    path: Path, fmt: str, id_column: str, text_column: str, chunk_size: int, done: int
+) -> Iterator[tuple[int, list[str], list[str]]]:
+    """Checked ``(first row, ids, texts)`` chunks of the file, from row ``done`` on.
+
+    The rows before ``done`` were written by an earlier run: they are skipped, unchecked.
+    """
+    for start, ids, texts, lines in _read_chunks(path, fmt, id_column, text_column, chunk_size):
+        end = start + len(ids)
+        if end <= done:
+            continue  # written by an earlier run
+        if start < done:  # resumed with another chunk size: keep the written part
+            cut = done - start
+            ids, texts, start = ids[cut:], texts[cut:], done
+            lines = lines[cut:] if lines is not None else None
+        ids, texts = _check_chunk(path, fmt, start, ids, texts, lines, id_column, text_column)
+        yield start, ids, texts
+
+
+def _fill(
+    store: _Store,
+    chunks: Iterator[tuple[int, list[str], list[str]]],
+    model: Any,
+    *,
+    devices: list[str],
+    batch_size: int | None,
+    cache: Any,
+    bar: Any,
+) -> None:
+    """Encode every chunk into its rows of the store and commit it; several devices: a pool."""
+    from toolkit.encoding import encode
+
+    pool = None
+    if len(devices) > 1:
+        pool = model.start_multi_process_pool(target_devices=devices)
+    try:
+        with open(store.ids_path, "ab") as ids_fh:
+            for start, ids, texts in chunks:
+                end = start + len(ids)
+                block = store.rows(start, end)
+                encode(model, texts, batch_size=batch_size, cache=cache, show_progress=False,
+                       out=block, pool=pool)
+                block.flush()
+                del block  # unmapped: the resident set does not grow with the rows written
+                store.commit(end, ids, ids_fh)
+                bar.update(end - start)
+    finally:
+        if pool is not None:
+            model.stop_multi_process_pool(pool)
+
+
+class _Store:
+    """An open store folder: its manifest, and where the next chunk's rows are written.
+
+    Attributes:
+        out_dir: The folder.
+        manifest: The manifest as last written.
+        header: Byte offset of the first row in ``vectors.npy``.
+    """
+
+    def __init__(self, out_dir: Path, manifest: dict[str, Any], header: int) -> None:
+        self.out_dir = out_dir
+        self.manifest = manifest
+        self.header = header
+        self.vec_path, self.ids_path = out_dir / _VECTORS, out_dir / _IDS
+
+    @property
+    def done(self) -> int:
+        """Rows written and committed so far."""
+        return int(self.manifest["rows_done"])
+
+    @classmethod
+    def prepare(cls, out_dir: Path, expected: dict[str, Any]) -> _Store:
+        """Resume the store in ``out_dir`` (of the same input), or start a new one there.
+
+        Raises:
+            ValueError: ``out_dir`` holds a store of another input, or damaged files.
+        """
+        manifest = _read_manifest(out_dir)
+        if manifest is None:
+            return cls._create(out_dir, expected)
         changed = [k for k, v in expected.items() if manifest.get(k) != v]
         if changed:
             raise ValueError(
@@ -373,69 +471,55 @@ def encode_corpus(
                 f"{', '.join(f'{k}={manifest.get(k)!r}' for k in changed)}); use another "
                 "output folder or delete this one"
             )
+        ids_path = out_dir / _IDS
         try:
-            existing = np.load(vec_path, mmap_mode="r")
-            ok = existing.shape == (rows, dim) and existing.dtype == np.float32
+            existing = np.load(out_dir / _VECTORS, mmap_mode="r")
+            shape = (expected["rows"], expected["dim"])
+            ok = existing.shape == shape and existing.dtype == np.float32
             header = existing.offset
             del existing
         except (OSError, ValueError):
-            ok = False
+            ok, header = False, 0
         if not ok or not ids_path.exists() or ids_path.stat().st_size < manifest["ids_bytes"]:
             raise ValueError(f"{out_dir}: {_VECTORS} or {_IDS} do not match {_MANIFEST}; "
                              "delete the folder and encode again")
-        done, ids_bytes = int(manifest["rows_done"]), int(manifest["ids_bytes"])
-        if manifest.get("complete"):
-            return StreamResult(out_dir, rows, dim, 0, rows, fingerprint)
-        with open(ids_path, "r+b") as fh:  # drop ids written after the last recorded chunk
-            fh.truncate(ids_bytes)
-    else:
+        if not manifest.get("complete"):
+            with open(ids_path, "r+b") as fh:  # drop ids written after the last recorded chunk
+                fh.truncate(int(manifest["ids_bytes"]))
+        return cls(out_dir, manifest, header)
+
+    @classmethod
+    def _create(cls, out_dir: Path, expected: dict[str, Any]) -> _Store:
+        from numpy.lib.format import open_memmap
+
         # The header is written now; the data pages stay sparse until each chunk is written.
-        header = open_memmap(vec_path, mode="w+", dtype=np.float32, shape=(rows, dim)).offset
-        ids_path.write_bytes(b"")
-        done, ids_bytes = 0, 0
+        shape = (expected["rows"], expected["dim"])
+        header = open_memmap(out_dir / _VECTORS, mode="w+", dtype=np.float32, shape=shape).offset
+        (out_dir / _IDS).write_bytes(b"")
         manifest = dict(expected, rows_done=0, ids_bytes=0, complete=False)
         _write_manifest(out_dir, manifest)
-    reused = done
+        return cls(out_dir, manifest, header)
 
-    pool = None
-    if len(devices) > 1:
-        pool = model.start_multi_process_pool(target_devices=devices)
-    try:
-        with tqdm(total=rows, initial=done, desc=f"encoding {path.name}", unit="row",
-                  disable=not show_progress, dynamic_ncols=True) as bar, \
-                open(ids_path, "ab") as ids_fh:
-            chunks = _read_chunks(path, fmt, id_column, text_column, chunk_size)
-            for start, ids, texts, lines in chunks:
-                end = start + len(ids)
-                if end <= done:
-                    continue  # written by an earlier run
-                if start < done:  # resumed with another chunk size: keep the written part
-                    cut = done - start
-                    ids, texts, start = ids[cut:], texts[cut:], done
-                    lines = lines[cut:] if lines is not None else None
-                ids, texts = _check_chunk(path, fmt, start, ids, texts, lines, id_column,
-                                          text_column)
-                # A memory map of this chunk's rows only: unmapped after the flush, so the
-                # resident set does not grow with the rows already written.
-                block = np.memmap(vec_path, dtype=np.float32, mode="r+",
-                                  offset=header + start * dim * 4, shape=(end - start, dim))
-                encode(model, texts, batch_size=batch_size, cache=cache, show_progress=False,
-                       out=block, pool=pool)
-                block.flush()
-                del block
-                data = ("\n".join(ids) + "\n").encode("utf-8")
-                ids_fh.write(data)
-                ids_fh.flush()
-                os.fsync(ids_fh.fileno())
-                done, ids_bytes = end, ids_bytes + len(data)
-                manifest.update(rows_done=done, ids_bytes=ids_bytes)
-                _write_manifest(out_dir, manifest)
-                bar.update(end - start)
-    finally:
-        if pool is not None:
-            model.stop_multi_process_pool(pool)
-    if done != rows:
-        raise ValueError(f"{path}: read {done} rows but counted {rows}; was the file changed?")
-    manifest.update(complete=True)
-    _write_manifest(out_dir, manifest)
-    return StreamResult(out_dir, rows, dim, rows - reused, reused, fingerprint)
+    def rows(self, start: int, end: int) -> np.memmap:
+        """A writable memory map of rows ``start:end`` of ``vectors.npy`` (one chunk's rows)."""
+        dim = self.manifest["dim"]
+        return np.memmap(self.vec_path, dtype=np.float32, mode="r+",
+                         offset=self.header + start * dim * 4, shape=(end - start, dim))
+
+    def commit(self, end: int, ids: list[str], ids_fh: Any) -> None:
+        """Append and fsync a flushed chunk's ids, then record ``rows_done = end``."""
+        data = ("\n".join(ids) + "\n").encode("utf-8")
+        ids_fh.write(data)
+        ids_fh.flush()
+        os.fsync(ids_fh.fileno())
+        ids_bytes = int(self.manifest["ids_bytes"]) + len(data)
+        self.manifest.update(rows_done=end, ids_bytes=ids_bytes)
+        _write_manifest(self.out_dir, self.manifest)
+
+    def finish(self, path: Path) -> None:
+        """Mark the store complete, once every row counted in the corpus ``path`` is written."""
+        done, rows = self.done, self.manifest["rows"]
+        if done != rows:
+            raise ValueError(f"{path}: read {done} rows but counted {rows}; was the file changed?")
+        self.manifest.update(complete=True)
+        _write_manifest(self.out_dir, self.manifest)

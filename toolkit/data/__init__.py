@@ -29,16 +29,19 @@ A loader either returns a complete, valid set or raises; nothing is loaded half.
 
 Where things live:
 
-* :mod:`~toolkit.data.types` -- :class:`RetrievalSet`, :class:`DataError`, the value checks;
-* :mod:`~toolkit.data.tables` -- the format readers (a new file format goes there);
-* :mod:`~toolkit.data.loaders` -- pairs / corpus / queries / qrels / folder loaders, the
-  demo set (:func:`demo`, files in ``toolkit/datasets``), :func:`load` and
-  :func:`select_split`;
+* :mod:`~toolkit.data.types` -- :class:`RetrievalSet`, :class:`DataError`,
+  :class:`ValidationReport`, :data:`IPC_SECTIONS`;
+* :mod:`~toolkit.data.loaders` -- pairs / corpus / queries / qrels / long-table / folder
+  loaders, the demo set (:func:`demo`, files in ``toolkit/datasets``), :func:`load`,
+  :func:`select_split` and :func:`text_id`;
 * :mod:`~toolkit.data.rospatent` -- saved Rospatent search hits;
-* :mod:`~toolkit.data.report` -- :func:`describe` and :func:`validate_files`;
+* :mod:`~toolkit.data.describe` -- :func:`describe` and :func:`validate_files`;
 * :mod:`~toolkit.data.audit` -- :func:`audit_splits`, the leakage audit of a set's splits;
 * :mod:`~toolkit.data.pools` -- judged pools: :func:`pool`, :func:`write_pool_csv`,
-  :func:`merge_judgments`.
+  :func:`merge_judgments`;
+* the machinery under them: ``_checks`` (the rules for single values and splits),
+  ``_tables`` (the format readers: a new file format goes there) and
+  ``_builder`` (rows into a set).
 
 Example:
     >>> import pandas as pd
@@ -50,19 +53,21 @@ Example:
 from __future__ import annotations
 
 from toolkit.data.audit import SplitAudit, audit_splits
+from toolkit.data.describe import describe, validate_files
 from toolkit.data.loaders import (
     demo,
     load,
     load_corpus,
     load_folder,
+    load_frame,
     load_pairs,
     load_qrels,
     load_queries,
     load_retrieval_set,
     select_split,
+    text_id,
 )
 from toolkit.data.pools import merge_judgments, pool, runs_from_scores, write_pool_csv
-from toolkit.data.report import describe, validate_files
 from toolkit.data.rospatent import load_rospatent_json
 from toolkit.data.types import IPC_SECTIONS, DataError, RetrievalSet, ValidationReport
 
@@ -78,6 +83,7 @@ __all__ = [
     "load",
     "load_corpus",
     "load_folder",
+    "load_frame",
     "load_pairs",
     "load_qrels",
     "load_queries",
@@ -87,6 +93,7 @@ __all__ = [
     "pool",
     "runs_from_scores",
     "select_split",
+    "text_id",
     "validate_files",
     "write_pool_csv",
 ]

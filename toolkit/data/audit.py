@@ -67,6 +67,7 @@ COLUMNS = ("kind", "split_a", "split_b", "item", "detail")
 JACCARD_THRESHOLD = 0.6
 _SPLIT_RANK = {"train": 0, "dev": 1, "validation": 1, "val": 1, "test": 2}
 _NON_WORD = re.compile(r"[\W_]+")
+_KIND_RANK = {k: i for i, k in enumerate(KINDS)}
 
 
 def normalise_text(text: str) -> str:
@@ -188,96 +189,126 @@ def audit_splits(
             f"model: expected a SentenceTransformer (with encode()), got "
             f"{type(model).__name__} (load one with toolkit.load_model)"
         )
-    splits = _ordered_splits(rs)
-    order = {n: i for i, n in enumerate(splits)}
-    split_of = {q: n for n in splits for q in rs.splits[n]}
-    rows: list[dict[str, Any]] = []
-    involved: dict[tuple[str, str | None, str | None], tuple[set[str], set[str]]] = {}
-
-    def add(kind: str, a: str | None, b: str | None, item: str, detail: str, qa=(), qb=()):
-        rows.append({"kind": kind, "split_a": a, "split_b": b, "item": item, "detail": detail})
-        sa, sb = involved.setdefault((kind, a, b), (set(), set()))
-        sa.update(qa)
-        sb.update(qb)
-
-    # (a) titles relevant in more than one split
-    relevant_in: dict[str, dict[str, list[str]]] = {}
-    for qid, judged in rs.qrels.items():
-        if qid not in split_of:
-            continue
-        for did, grade in judged.items():
-            if grade >= 1:
-                relevant_in.setdefault(did, {}).setdefault(split_of[qid], []).append(qid)
-    doc_order = {d: i for i, d in enumerate(rs.corpus)}
-    for did in sorted(relevant_in, key=doc_order.__getitem__):
-        by_split = relevant_in[did]
-        for a, b in itertools.combinations(sorted(by_split, key=order.__getitem__), 2):
-            detail = f"{a}: {_queries_text(by_split[a])}; {b}: {_queries_text(by_split[b])}"
-            add("shared_relevant_title", a, b, did, detail, by_split[a], by_split[b])
-
-    # (b) duplicate and near-duplicate queries across splits
-    qids = [q for n in splits for q in rs.splits[n]]
-    norm = {q: normalise_text(rs.queries[q]) for q in qids}
-    words = {q: frozenset(norm[q].split()) for q in qids}
-    exact_pairs: set[tuple[str, str]] = set()
-    for q1, q2 in itertools.combinations(qids, 2):
-        s1, s2 = split_of[q1], split_of[q2]
-        if s1 == s2:
-            continue
-        if order[s1] > order[s2]:
-            q1, q2, s1, s2 = q2, q1, s2, s1
-        pair = f"{q1} / {q2}"
-        texts = f"{rs.queries[q1]!r} ~ {rs.queries[q2]!r}"
-        if norm[q1] == norm[q2]:
-            exact_pairs.add((q1, q2))
-            add("exact_duplicate_query", s1, s2, pair, f"same text {norm[q1]!r}", [q1], [q2])
-            continue
-        union = words[q1] | words[q2]
-        jac = len(words[q1] & words[q2]) / len(union) if union else 0.0
-        if jac >= jaccard_threshold:
-            add("near_duplicate_query", s1, s2, pair, f"jaccard {jac:.2f}: {texts}", [q1], [q2])
-    if model is not None and qids:
-        from toolkit.encoding import encode
-
-        emb = np.asarray(encode(model, [rs.queries[q] for q in qids], show_progress=False))
-        norms = np.linalg.norm(emb, axis=1, keepdims=True)
-        unit = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)  # zero row: cos 0
-        cos = unit @ unit.T
-        for i, j in zip(*np.triu_indices(len(qids), k=1), strict=True):
-            q1, q2 = qids[i], qids[j]
-            s1, s2 = split_of[q1], split_of[q2]
-            if s1 == s2 or cos[i, j] < near_threshold:
-                continue
-            if order[s1] > order[s2]:
-                q1, q2, s1, s2 = q2, q1, s2, s1
-            if (q1, q2) in exact_pairs:
-                continue
-            detail = f"cosine {cos[i, j]:.3f}: {rs.queries[q1]!r} ~ {rs.queries[q2]!r}"
-            add("similar_query_embedding", s1, s2, f"{q1} / {q2}", detail, [q1], [q2])
-
-    # (c) duplicate titles
-    groups: dict[str, list[str]] = {}
-    for did, title in rs.corpus.items():
-        groups.setdefault(normalise_text(title), []).append(did)
-    for key, ids in groups.items():
-        if len(ids) > 1:
-            add("duplicate_title", None, None, " / ".join(ids), f"same title {key!r}", ids, ())
-
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
-    kind_rank = {k: i for i, k in enumerate(KINDS)}
-    table = table.sort_values(
-        by=["kind", "split_a", "split_b"],
-        key=lambda col: col.map(kind_rank) if col.name == "kind" else col.map(order),
-        kind="stable",
-    ).reset_index(drop=True)
-    counts = _counts(table, involved, order, kind_rank)
-    verdict = _verdict(counts, has_splits=bool(splits))
+    findings = _Findings(rs)
+    findings.shared_relevant_titles()
+    exact_pairs = findings.duplicate_queries(jaccard_threshold)
+    if model is not None and findings.qids:
+        findings.similar_embeddings(model, near_threshold, exact_pairs)
+    findings.duplicate_titles()
+    table = findings.table()
+    counts = _counts(table, findings.involved, findings.order, _KIND_RANK)
+    verdict = _verdict(counts, has_splits=bool(findings.splits))
     settings = {
         "jaccard_threshold": jaccard_threshold,
         "near_threshold": near_threshold if model is not None else None,
         "model": None if model is None else type(model).__name__,
     }
     return SplitAudit(table=table, counts=counts, verdict=verdict, settings=settings)
+
+
+class _Findings:
+    """The findings of one audit, each kind found by one method, in :data:`KINDS` order."""
+
+    def __init__(self, rs: RetrievalSet) -> None:
+        self.rs = rs
+        self.splits = _ordered_splits(rs)
+        self.order = {n: i for i, n in enumerate(self.splits)}
+        self.split_of = {q: n for n in self.splits for q in rs.splits[n]}
+        self.qids = [q for n in self.splits for q in rs.splits[n]]  # queries in some split
+        self.rows: list[dict[str, Any]] = []
+        self.involved: dict[tuple[str, str | None, str | None], tuple[set[str], set[str]]] = {}
+
+    def add(self, kind: str, a: str | None, b: str | None, item: str, detail: str, qa=(), qb=()):
+        self.rows.append({"kind": kind, "split_a": a, "split_b": b, "item": item, "detail": detail})
+        sa, sb = self.involved.setdefault((kind, a, b), (set(), set()))
+        sa.update(qa)
+        sb.update(qb)
+
+    def _ordered(self, q1: str, q2: str) -> tuple[str, str, str, str]:
+        """``(q1, q2, split of q1, split of q2)`` with the earlier split first."""
+        s1, s2 = self.split_of[q1], self.split_of[q2]
+        return (q2, q1, s2, s1) if self.order[s1] > self.order[s2] else (q1, q2, s1, s2)
+
+    def shared_relevant_titles(self) -> None:
+        """(a) Titles relevant in more than one split."""
+        relevant_in: dict[str, dict[str, list[str]]] = {}
+        for qid, judged in self.rs.qrels.items():
+            if qid not in self.split_of:
+                continue
+            for did, grade in judged.items():
+                if grade >= 1:
+                    relevant_in.setdefault(did, {}).setdefault(self.split_of[qid], []).append(qid)
+        doc_order = {d: i for i, d in enumerate(self.rs.corpus)}
+        for did in sorted(relevant_in, key=doc_order.__getitem__):
+            by_split = relevant_in[did]
+            for a, b in itertools.combinations(sorted(by_split, key=self.order.__getitem__), 2):
+                detail = f"{a}: {_queries_text(by_split[a])}; {b}: {_queries_text(by_split[b])}"
+                self.add("shared_relevant_title", a, b, did, detail, by_split[a], by_split[b])
+
+    def duplicate_queries(self, jaccard_threshold: float) -> set[tuple[str, str]]:
+        """(b) Duplicate and near-duplicate queries across splits; the exact pairs."""
+        queries = self.rs.queries
+        norm = {q: normalise_text(queries[q]) for q in self.qids}
+        words = {q: frozenset(norm[q].split()) for q in self.qids}
+        exact_pairs: set[tuple[str, str]] = set()
+        for q1, q2 in itertools.combinations(self.qids, 2):
+            if self.split_of[q1] == self.split_of[q2]:
+                continue
+            q1, q2, s1, s2 = self._ordered(q1, q2)
+            pair = f"{q1} / {q2}"
+            if norm[q1] == norm[q2]:
+                exact_pairs.add((q1, q2))
+                self.add(
+                    "exact_duplicate_query", s1, s2, pair, f"same text {norm[q1]!r}", [q1], [q2]
+                )
+                continue
+            union = words[q1] | words[q2]
+            jac = len(words[q1] & words[q2]) / len(union) if union else 0.0
+            if jac >= jaccard_threshold:
+                detail = f"jaccard {jac:.2f}: {queries[q1]!r} ~ {queries[q2]!r}"
+                self.add("near_duplicate_query", s1, s2, pair, detail, [q1], [q2])
+        return exact_pairs
+
+    def similar_embeddings(
+        self, model: Any, near_threshold: float, exact_pairs: set[tuple[str, str]]
+    ) -> None:
+        """Query pairs across splits whose embedding cosine is >= ``near_threshold``."""
+        from toolkit.encoding import encode
+
+        queries = self.rs.queries
+        emb = np.asarray(encode(model, [queries[q] for q in self.qids], show_progress=False))
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        unit = np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)  # zero row: cos 0
+        cos = unit @ unit.T
+        for i, j in zip(*np.triu_indices(len(self.qids), k=1), strict=True):
+            if self.split_of[self.qids[i]] == self.split_of[self.qids[j]]:
+                continue
+            if cos[i, j] < near_threshold:
+                continue
+            q1, q2, s1, s2 = self._ordered(self.qids[i], self.qids[j])
+            if (q1, q2) in exact_pairs:
+                continue
+            detail = f"cosine {cos[i, j]:.3f}: {queries[q1]!r} ~ {queries[q2]!r}"
+            self.add("similar_query_embedding", s1, s2, f"{q1} / {q2}", detail, [q1], [q2])
+
+    def duplicate_titles(self) -> None:
+        """(c) Documents with the same normalised title (not split-specific)."""
+        groups: dict[str, list[str]] = {}
+        for did, title in self.rs.corpus.items():
+            groups.setdefault(normalise_text(title), []).append(did)
+        for key, ids in groups.items():
+            if len(ids) > 1:
+                self.add("duplicate_title", None, None, " / ".join(ids), f"same title {key!r}", ids)
+
+    def table(self) -> pd.DataFrame:
+        """The findings, by kind and then by split pair."""
+        table = pd.DataFrame(self.rows, columns=list(COLUMNS))
+        order = self.order
+        return table.sort_values(
+            by=["kind", "split_a", "split_b"],
+            key=lambda col: col.map(_KIND_RANK) if col.name == "kind" else col.map(order),
+            kind="stable",
+        ).reset_index(drop=True)
 
 
 def _counts(table, involved, order, kind_rank) -> pd.DataFrame:
@@ -307,7 +338,9 @@ def _counts(table, involved, order, kind_rank) -> pd.DataFrame:
         )
     records.sort(
         key=lambda r: (
-            kind_rank[r["kind"]], order.get(r["split_a"], -1), order.get(r["split_b"], -1)
+            kind_rank[r["kind"]],
+            order.get(r["split_a"], -1),
+            order.get(r["split_b"], -1),
         )
     )
     cols = ["kind", "split_a", "split_b", "n", "queries_a", "queries_b", "status"]

@@ -1,7 +1,8 @@
 """Loaders: pairs, corpus, queries, qrels, splits and whole folders into a :class:`RetrievalSet`.
 
-Each loader reads its source with :mod:`toolkit.data.tables`, builds the set row by row with
-:class:`_Builder` (which names the row of a conflicting repeat) and warns about twin titles.
+Each loader reads its source with :mod:`toolkit.data._tables`, builds the set row by row with
+:class:`~toolkit.data._builder.RowBuilder` (which names the row of a conflicting repeat) and
+warns about twin titles. :func:`text_id` is the id a text gets in a pairs file.
 :func:`demo` is the folder shipped in ``toolkit/datasets`` (its data card is there);
 :func:`load` picks the loader for the usual ways data is given (the demo set, a folder, a
 pairs file); :func:`select_split` restricts a set to one split and says what was selected.
@@ -18,25 +19,19 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.data.rospatent import _is_rospatent_path, load_rospatent_json
-from toolkit.data.tables import (
-    _QRELS_EXPECT,
-    _Blob,
-    _blob,
-    _qrels_table,
-    _read_json_document,
-    _read_table,
-    _require_columns,
-    _Table,
+from toolkit.data._builder import RowBuilder, finish, nowhere, qrels_builder
+from toolkit.data._checks import check_splits, unknown_judged_id
+from toolkit.data._tables import (
+    Blob,
+    Table,
+    qrels_table,
+    read_blob,
+    read_json_document,
+    read_table,
+    require_columns,
 )
-from toolkit.data.types import (
-    DataError,
-    RetrievalSet,
-    _check_splits,
-    _finish,
-    _nowhere,
-    _unknown_judged_id,
-)
+from toolkit.data.rospatent import is_rospatent_path, load_rospatent_json, read_rospatent_hits
+from toolkit.data.types import DataError, RetrievalSet
 
 __all__ = [
     "demo",
@@ -49,6 +44,7 @@ __all__ = [
     "load_queries",
     "load_retrieval_set",
     "select_split",
+    "text_id",
 ]
 _PAIRS_EXPECT = "columns query,title[,label,split,topic,ipc]"
 _CORPUS_EXPECT = "columns doc_id,title[,ipc,topic,source,...]"
@@ -59,139 +55,17 @@ def _get(data: dict[str, list[Any]], column: str, i: int) -> Any:
     return data[column][i] if column in data else None
 
 
-_UNSET = object()
-
-
-class _Builder:
-    """Collect queries, docs, qrels and fields from rows; conflicting repeats are errors."""
-
-    def __init__(self, tab: _Table) -> None:
-        self.tab = tab
-        self.queries: dict[str, str] = {}
-        self.corpus: dict[str, str] = {}
-        self.qrels: dict[str, dict[str, int]] = {}
-        self.qrel_rows: dict[tuple[str, str], int] = {}
-        self.split_of: dict[str, str | None] = {}
-        self.query_fields: dict[str, dict[str, str | None]] = {}
-        self.doc_fields: dict[str, dict[str, str | None]] = {}
-        self.rows: dict[tuple[str, str], int] = {}  # first row of (kind, key)
-
-    def _once(
-        self,
-        kind: str,
-        key: str,
-        store: dict[str, Any],
-        value: Any,
-        i: int,
-        column: str,
-        label: str,
-    ) -> None:
-        old = store.get(key, _UNSET)
-        if old is value:  # the common repeat (same object) needs no comparison
-            return
-        if old is _UNSET:
-            store[key] = value
-            self.rows[(kind, key)] = i
-        elif old != value:
-            first = self.tab.where(self.rows[(kind, key)])
-            raise self.tab.error(
-                i, column, f"{label} {key!r} already has {column} {old!r} ({first}); got {value!r}"
-            )
-
-    def add_query(self, i: int, qid: str, text: str, column: str = "query") -> None:
-        self._once("query", qid, self.queries, text, i, column, "query id")
-
-    def add_doc(self, i: int, did: str, title: str, column: str = "title") -> None:
-        self._once("doc", did, self.corpus, title, i, column, "document id")
-
-    def set_split(self, i: int, qid: str, split: str | None, column: str = "split") -> None:
-        old = self.split_of.get(qid, _UNSET)
-        if old is not _UNSET and old != split:
-            first = self.tab.where(self.rows[("split", qid)])
-            raise self.tab.error(
-                i, column, f"query id {qid!r} is in two splits: {old!r} ({first}) and {split!r}"
-            )
-        if old is _UNSET:
-            self.split_of[qid] = split
-            self.rows[("split", qid)] = i
-
-    def set_query_field(
-        self, i: int, qid: str, name: str, value: str | None, column: str | None = None
-    ) -> None:
-        self._once(
-            f"qf:{name}",
-            qid,
-            self.query_fields.setdefault(name, {}),
-            value,
-            i,
-            column or name,
-            "query id",
-        )
-
-    def set_doc_field(
-        self, i: int, did: str, name: str, value: str | None, column: str | None = None
-    ) -> None:
-        self._once(
-            f"df:{name}",
-            did,
-            self.doc_fields.setdefault(name, {}),
-            value,
-            i,
-            column or name,
-            "document id",
-        )
-
-    def add_qrel(
-        self,
-        i: int,
-        qid: str,
-        did: str,
-        grade: int,
-        column: str = "relevance",
-        label: str = "judgment",
-    ) -> None:
-        judged = self.qrels.setdefault(qid, {})
-        if did in judged and judged[did] != grade:
-            first = self.tab.where(self.qrel_rows[(qid, did)])
-            raise self.tab.error(
-                i,
-                column,
-                f"{label} ({qid!r}, {did!r}) already has grade "
-                f"{judged[did]} ({first}); got {grade}",
-            )
-        if did not in judged:
-            judged[did] = grade
-            self.qrel_rows[(qid, did)] = i
-
-    def doc_where(self, doc_id: str) -> str | None:
-        i = self.rows.get(("doc", doc_id))
-        return None if i is None else self.tab.where(i)
-
-    def splits(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for qid, name in self.split_of.items():
-            if name is not None:
-                out.setdefault(name, []).append(qid)
-        return out
-
-    def build(self) -> RetrievalSet:
-        def clean(fields: dict[str, dict[str, str | None]]) -> dict[str, dict[str, str]]:
-            return {
-                n: {k: v for k, v in vals.items() if v is not None} for n, vals in fields.items()
-            }
-
-        return RetrievalSet(
-            queries=self.queries,
-            corpus=self.corpus,
-            qrels=self.qrels,
-            splits=self.splits(),
-            doc_fields=clean(self.doc_fields),
-            query_fields=clean(self.query_fields),
-        )
-
-
 @functools.lru_cache(maxsize=65536)
-def _text_id(prefix: str, text: str) -> str:
+def text_id(prefix: str, text: str) -> str:
+    """The id :func:`load_pairs` gives a text: ``prefix`` + 10 hex digits of its SHA-1.
+
+    Args:
+        prefix: ``"q-"`` for a query, ``"d-"`` for a title.
+        text: The text, exactly (UTF-8 encoded, nothing stripped).
+
+    Returns:
+        E.g. ``text_id("q-", "умный дом")`` -> ``"q-"`` followed by 10 hex digits.
+    """
     return prefix + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
 
 
@@ -232,20 +106,20 @@ def load_pairs(
         >>> rs.describe()["relevant"], rs.describe()["judged_nonrelevant"]
         (1, 1)
     """
-    tab = _read_table(path_or_df, expect=_PAIRS_EXPECT, columns=columns)
-    _require_columns(tab, ["query", "title"], _PAIRS_EXPECT)
+    tab = read_table(path_or_df, expect=_PAIRS_EXPECT, columns=columns)
+    require_columns(tab, ["query", "title"], _PAIRS_EXPECT)
     data = {
         c: tab.df[c].tolist()
         for c in tab.df.columns
         if c in ("query", "title", "label", "split", "topic", "ipc")
     }
-    b = _Builder(tab)
+    b = RowBuilder(tab)
     for i in range(len(tab.df)):
         query = tab.text(i, "query", data["query"][i])
         title = tab.text(i, "title", data["title"][i])
         grade = tab.grade(i, "label", data["label"][i]) if "label" in data else 1
         # a 40-bit id collision (two texts, one id) would surface as "already has" errors
-        qid, did = _text_id("q-", query), _text_id("d-", title)
+        qid, did = text_id("q-", query), text_id("d-", title)
         b.add_query(i, qid, query)
         b.add_doc(i, did, title)
         if "split" in data:
@@ -255,10 +129,10 @@ def load_pairs(
         if "ipc" in data:
             b.set_doc_field(i, did, "ipc", tab.field(i, "ipc", data["ipc"][i]))
         b.add_qrel(i, qid, did, grade, column="label", label="pair")
-    return _finish(b.build(), tab.name, b.doc_where, dedupe)
+    return finish(b.build(), tab.name, b.doc_where, dedupe)
 
 
-def _extra_fields(tab: _Table, reserved: tuple[str, ...], kind: str) -> list[str]:
+def _extra_fields(tab: Table, reserved: tuple[str, ...], kind: str) -> list[str]:
     """The table's columns beyond ``reserved``; each must be a usable field name."""
     extra = [c for c in tab.df.columns if c not in reserved]
     for c in extra:
@@ -271,11 +145,11 @@ def _extra_fields(tab: _Table, reserved: tuple[str, ...], kind: str) -> list[str
     return extra
 
 
-def _corpus_builder(tab: _Table) -> tuple[_Builder, Callable[[str], str | None]]:
-    _require_columns(tab, ["doc_id", "title"], _CORPUS_EXPECT)
+def _corpus_builder(tab: Table) -> tuple[RowBuilder, Callable[[str], str | None]]:
+    require_columns(tab, ["doc_id", "title"], _CORPUS_EXPECT)
     data = {c: tab.df[c].tolist() for c in tab.df.columns}
     extra = _extra_fields(tab, ("doc_id", "title"), "a document field")
-    b = _Builder(tab)
+    b = RowBuilder(tab)
     for i in range(len(tab.df)):
         did = tab.ident(i, "doc_id", data["doc_id"][i])
         b.add_doc(i, did, tab.text(i, "title", data["title"][i]))
@@ -307,18 +181,18 @@ def load_corpus(
     Returns:
         A set with a corpus and document fields, no queries.
     """
-    if _is_rospatent_path(path_or_df):
+    if is_rospatent_path(path_or_df):
         return load_rospatent_json(path_or_df, dedupe=dedupe)
-    tab = _read_table(path_or_df, expect=_CORPUS_EXPECT, columns=columns)
+    tab = read_table(path_or_df, expect=_CORPUS_EXPECT, columns=columns)
     b, where = _corpus_builder(tab)
-    return _finish(b.build(), tab.name, where, dedupe)
+    return finish(b.build(), tab.name, where, dedupe)
 
 
-def _queries_builder(tab: _Table) -> _Builder:
-    _require_columns(tab, ["query_id", "text"], _QUERIES_EXPECT)
+def _queries_builder(tab: Table) -> RowBuilder:
+    require_columns(tab, ["query_id", "text"], _QUERIES_EXPECT)
     data = {c: tab.df[c].tolist() for c in tab.df.columns}
     extra = _extra_fields(tab, ("query_id", "text", "split"), "a query field")
-    b = _Builder(tab)
+    b = RowBuilder(tab)
     for i in range(len(tab.df)):
         qid = tab.ident(i, "query_id", data["query_id"][i])
         b.add_query(i, qid, tab.text(i, "text", data["text"][i]), column="text")
@@ -342,19 +216,8 @@ def load_queries(path_or_df: Any, *, columns: Mapping[str, str] | None = None) -
     Returns:
         A set with queries, query fields and splits, no corpus.
     """
-    tab = _read_table(path_or_df, expect=_QUERIES_EXPECT, columns=columns)
+    tab = read_table(path_or_df, expect=_QUERIES_EXPECT, columns=columns)
     return _queries_builder(tab).build()
-
-
-def _qrels_builder(tab: _Table, b: _Builder | None = None) -> _Builder:
-    _require_columns(tab, ["query_id", "doc_id", "relevance"], _QRELS_EXPECT)
-    data = {c: tab.df[c].tolist() for c in ("query_id", "doc_id", "relevance")}
-    b = b or _Builder(tab)
-    for i in range(len(tab.df)):
-        qid = tab.ident(i, "query_id", data["query_id"][i])
-        did = tab.ident(i, "doc_id", data["doc_id"][i])
-        b.add_qrel(i, qid, did, tab.grade(i, "relevance", data["relevance"][i]))
-    return b
 
 
 def load_qrels(
@@ -376,7 +239,7 @@ def load_qrels(
     Returns:
         ``{query_id: {doc_id: grade}}`` in file order (a plain dict).
     """
-    b = _qrels_builder(_qrels_table(path_or_df, columns))
+    b = qrels_builder(qrels_table(path_or_df, columns))
     return b.qrels
 
 
@@ -385,12 +248,12 @@ def _splits_from(src: Any, known: Mapping[str, str]) -> tuple[dict[str, list[str
     if isinstance(src, Mapping):
         data, name = src, "splits"
     else:
-        blob = _blob(src)
+        blob = read_blob(src)
         if blob.suffix != ".json":
             raise DataError(
                 f"{blob.name}: splits must be a .json file {{name: [query ids]}}", source=blob.name
             )
-        data = _read_json_document(blob, "a JSON object {name: [query ids]}")
+        data = read_json_document(blob, "a JSON object {name: [query ids]}")
         name = blob.name
         if not isinstance(data, dict):
             raise DataError(
@@ -398,7 +261,7 @@ def _splits_from(src: Any, known: Mapping[str, str]) -> tuple[dict[str, list[str
                 source=name,
             )
     data = {str(split): ids for split, ids in data.items()}
-    kept, problems = _check_splits(data, known, known_label="the queries", lists_only=True)
+    kept, problems = check_splits(data, known, known_label="the queries", lists_only=True)
     for _rule, split, n, problem in problems[:1]:
         item = "" if n is None else f", item {n}"
         raise DataError(
@@ -433,47 +296,9 @@ def load_retrieval_set(
     Raises:
         DataError: Naming the file, row and column; e.g. a qrels row naming an unknown id.
     """
-    # corpus
-    if isinstance(corpus, RetrievalSet):
-        c_set, c_name, doc_where = corpus, "corpus", _nowhere
-    elif _is_rospatent_path(corpus):
-        c_set = load_rospatent_json(corpus, dedupe=False, _warn_twins=False)
-        c_name, doc_where = str(corpus), _nowhere
-    else:
-        c_tab = _read_table(corpus, expect=_CORPUS_EXPECT)
-        cb, doc_where = _corpus_builder(c_tab)
-        c_set, c_name = cb.build(), c_tab.name
-    # queries
-    if isinstance(queries, RetrievalSet):
-        q_set, q_name = queries, "queries"
-    else:
-        q_tab = _read_table(queries, expect=_QUERIES_EXPECT)
-        q_set, q_name = _queries_builder(q_tab).build(), q_tab.name
-    # qrels, checked against both with file positions
-    if isinstance(qrels, Mapping):
-        judged = {q: dict(d) for q, d in qrels.items()}
-        checks: Iterable[tuple[str, str | None]] = [
-            pair for q, d in judged.items() for pair in [(q, None), *((q, did) for did in d)]
-        ]
-
-        def fail(q: str, did: str | None, column: str, what: str) -> DataError:
-            where = "qrels" if column == "query_id" else f"qrels[{q!r}]"
-            return DataError(f"{where}: {what}", source="qrels", column=column)
-    else:
-        r_tab = _qrels_table(qrels, None)
-        rb = _qrels_builder(r_tab)
-        judged, checks = rb.qrels, rb.qrel_rows  # (query, doc) -> row, in file order
-
-        def fail(q: str, did: str | None, column: str, what: str) -> DataError:
-            return r_tab.error(rb.qrel_rows[(q, did)], column, what)
-
-    for q, did in checks:
-        column = _unknown_judged_id(q, did, q_set.queries, c_set.corpus)
-        if column == "query_id":
-            raise fail(q, did, column, f"unknown query id {q!r} (not in {q_name})")
-        if column == "doc_id":
-            raise fail(q, did, column, f"unknown document id {did!r} (not in {c_name})")
-    # splits
+    c_set, c_name, doc_where = _corpus_part(corpus)
+    q_set, q_name = _queries_part(queries)
+    judged = _known_qrels(qrels, q_set.queries, q_name, c_set.corpus, c_name)
     split_map: Mapping[str, Any] = q_set.splits
     if splits is not None:
         if q_set.splits:
@@ -487,29 +312,89 @@ def load_retrieval_set(
         doc_fields={f: dict(v) for f, v in c_set.doc_fields.items()},
         query_fields={f: dict(v) for f, v in q_set.query_fields.items()},
     )
-    return _finish(rs, c_name, doc_where, dedupe)
+    return finish(rs, c_name, doc_where, dedupe)
+
+
+def _corpus_part(corpus: Any) -> tuple[RetrievalSet, str, Callable[[str], str | None]]:
+    """The corpus of :func:`load_retrieval_set`: ``(set, name, where a document is)``."""
+    if isinstance(corpus, RetrievalSet):
+        return corpus, "corpus", nowhere
+    if is_rospatent_path(corpus):
+        c_set, _, _ = read_rospatent_hits(corpus)  # the combined set is checked for twins
+        return c_set, str(corpus), nowhere
+    c_tab = read_table(corpus, expect=_CORPUS_EXPECT)
+    cb, doc_where = _corpus_builder(c_tab)
+    return cb.build(), c_tab.name, doc_where
+
+
+def _queries_part(queries: Any) -> tuple[RetrievalSet, str]:
+    """The queries of :func:`load_retrieval_set`: ``(set, name)``."""
+    if isinstance(queries, RetrievalSet):
+        return queries, "queries"
+    q_tab = read_table(queries, expect=_QUERIES_EXPECT)
+    return _queries_builder(q_tab).build(), q_tab.name
+
+
+def _known_qrels(
+    qrels: Any,
+    queries: Mapping[str, str],
+    q_name: str,
+    corpus: Mapping[str, str],
+    c_name: str,
+) -> dict[str, dict[str, int]]:
+    """The judgments of :func:`load_retrieval_set`; an unknown id names its file row."""
+    if isinstance(qrels, Mapping):
+        judged = {q: dict(d) for q, d in qrels.items()}
+        checks: Iterable[tuple[str, str | None]] = [
+            pair for q, d in judged.items() for pair in [(q, None), *((q, did) for did in d)]
+        ]
+
+        def fail(q: str, did: str | None, column: str, what: str) -> DataError:
+            where = "qrels" if column == "query_id" else f"qrels[{q!r}]"
+            return DataError(f"{where}: {what}", source="qrels", column=column)
+    else:
+        r_tab = qrels_table(qrels, None)
+        rb = qrels_builder(r_tab)
+        judged, checks = rb.qrels, rb.qrel_rows  # (query, doc) -> row, in file order
+
+        def fail(q: str, did: str | None, column: str, what: str) -> DataError:
+            return r_tab.error(rb.qrel_rows[(q, did)], column, what)
+
+    for q, did in checks:
+        column = unknown_judged_id(q, did, queries, corpus)
+        if column == "query_id":
+            raise fail(q, did, column, f"unknown query id {q!r} (not in {q_name})")
+        if column == "doc_id":
+            raise fail(q, did, column, f"unknown document id {did!r} (not in {c_name})")
+    return judged
 
 
 def load_frame(df: Any) -> RetrievalSet:
     """Read a long table in the layout of :meth:`RetrievalSet.to_frame` back into a set.
 
-    This is the parser behind :meth:`RetrievalSet.from_frame`, whose docstring describes the
-    columns and rules.
+    Required columns: ``query_id`` and ``doc_id``; a row with both is a judgment (needs
+    ``relevance``), a row with one of them declares a query (needs ``query``) or a
+    document (needs ``title``). Optional: ``split``, ``query_<field>``, ``doc_<field>``.
+    Values repeated on several rows must agree. Queries and documents take the order of
+    their first row.
 
     Args:
         df: The table (a ``datasets.Dataset`` is converted with ``.to_pandas()``).
 
     Returns:
         A new set.
+
+    Raises:
+        DataError: Naming the row and column of the first problem.
     """
     if isinstance(df, pd.DataFrame) and len(df) == 0 and {"query_id", "doc_id"} <= set(df.columns):
         return RetrievalSet()  # the frame of an empty set
-    tab = _read_table(df)
-    _require_columns(tab, ["query_id", "doc_id"], "query_id, doc_id[, query, title, ...]")
+    tab = read_table(df)
+    require_columns(tab, ["query_id", "doc_id"], "query_id, doc_id[, query, title, ...]")
     cols = list(tab.df.columns)
     qf_cols = [c for c in cols if isinstance(c, str) and c.startswith("query_") and c != "query_id"]
     df_cols = [c for c in cols if isinstance(c, str) and c.startswith("doc_") and c != "doc_id"]
-    b = _Builder(tab)
+    b = RowBuilder(tab)
     data = {c: tab.df[c].tolist() for c in cols}
     for i in range(len(tab.df)):
         qid = tab.optional_id(i, "query_id", data["query_id"][i])
@@ -535,12 +420,12 @@ _FOLDER_FILES = ("corpus.csv", "queries.csv", "qrels.csv")
 _JUDGMENTS_FILE = "judgments.csv"
 
 
-def _with_judged_zeros(qrels_blob: _Blob, judgments_blob: _Blob) -> dict[str, dict[str, int]]:
+def _with_judged_zeros(qrels_blob: Blob, judgments_blob: Blob) -> dict[str, dict[str, int]]:
     """``qrels.csv`` plus the grade-0 rows of ``judgments.csv`` (see :func:`load_folder`)."""
-    r_tab = _qrels_table(qrels_blob, None)
-    rb = _qrels_builder(r_tab)
-    j_tab = _qrels_table(judgments_blob, None)
-    jb = _qrels_builder(j_tab)  # its own rules: ids, grades, a pair twice with two grades
+    r_tab = qrels_table(qrels_blob, None)
+    rb = qrels_builder(r_tab)
+    j_tab = qrels_table(judgments_blob, None)
+    jb = qrels_builder(j_tab)  # its own rules: ids, grades, a pair twice with two grades
     merged = {q: dict(d) for q, d in rb.qrels.items()}
     for (qid, did), i in jb.qrel_rows.items():
         grade = jb.qrels[qid][did]
@@ -584,11 +469,11 @@ def load_folder(folder: Any, label: str | None = None) -> RetrievalSet:
     if missing:
         raise DataError(f"{label}: dataset file(s) missing: {', '.join(missing)}", source=label)
     blobs = {
-        n: _Blob(f"{label}/{n}", ".csv", folder.joinpath(n).read_bytes()) for n in _FOLDER_FILES
+        n: Blob(f"{label}/{n}", ".csv", folder.joinpath(n).read_bytes()) for n in _FOLDER_FILES
     }
     qrels: Any = blobs["qrels.csv"]
     if folder.joinpath(_JUDGMENTS_FILE).is_file():
-        j_blob = _Blob(
+        j_blob = Blob(
             f"{label}/{_JUDGMENTS_FILE}", ".csv", folder.joinpath(_JUDGMENTS_FILE).read_bytes()
         )
         # the merged qrels are a mapping, whose id check names no row: check the ids of both
@@ -599,11 +484,10 @@ def load_folder(folder: Any, label: str | None = None) -> RetrievalSet:
     return load_retrieval_set(corpus=blobs["corpus.csv"], queries=blobs["queries.csv"], qrels=qrels)
 
 
-def _check_judged_ids(qrels_blob: _Blob, corpus_blob: _Blob, queries_blob: _Blob) -> None:
+def _check_judged_ids(qrels_blob: Blob, corpus_blob: Blob, queries_blob: Blob) -> None:
     """Every query/doc id of a qrels file is known, naming the file row of the first that is not."""
     # dedupe=True only keeps twin-title warnings from being raised twice (the set is dropped)
     load_retrieval_set(corpus=corpus_blob, queries=queries_blob, qrels=qrels_blob, dedupe=True)
-
 
 
 @functools.lru_cache(maxsize=1)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,21 +34,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.data.loaders import _qrels_builder
-from toolkit.data.tables import _qrels_table
-from toolkit.data.types import DataError, RetrievalSet, _is_missing, _unknown_judged_id
+from toolkit._io import write_atomic
+from toolkit._validation import check_int
+from toolkit.data._builder import qrels_builder
+from toolkit.data._checks import is_missing, unknown_judged_id
+from toolkit.data._tables import Blob, qrels_table
+from toolkit.data.types import DataError, RetrievalSet
 
 __all__ = ["merge_judgments", "pool", "runs_from_scores", "write_pool_csv"]
 
 POOL_COLUMNS = ("query_id", "doc_id", "systems", "n_systems", "best_rank", "grade")
 SHEET_COLUMNS = ("query_id", "query", "doc_id", "title", "systems", "relevance")
 GRADES = (0, 1, 2)
-
-
-def _check_k(k: Any, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise DataError(f"{name}: expected an integer >= 1, got {k!r}")
-    return int(k)
 
 
 def runs_from_scores(
@@ -69,10 +65,10 @@ def runs_from_scores(
     Returns:
         ``{system: {query_id: [doc ids, best first]}}`` -- what :func:`pool` takes.
     """
-    from toolkit.metrics import rank_columns, tie_order
+    from toolkit.ranking import rank_columns, tie_order
 
     query_ids, doc_ids = list(query_ids), list(doc_ids)
-    k = None if k is None else _check_k(k)
+    k = check_int(k, "k", allow_none=True)
     order = tie_order(doc_ids)
     out: dict[str, dict[str, list[str]]] = {}
     for system, matrix in scores.items():
@@ -157,10 +153,12 @@ def pool(
         appearance, then by best rank, then doc id.
 
     Raises:
-        DataError: ``k`` is not a positive integer, no runs, or a run is malformed (the
-            message names the system, query and position).
+        TypeError: ``k`` is not an integer.
+        ValueError: ``k`` is below 1.
+        DataError: No runs, or a run is malformed (the message names the system, query and
+            position).
     """
-    k = _check_k(k)
+    k = check_int(k, "k")
     if hasattr(runs, "scores") and hasattr(runs, "query_ids") and hasattr(runs, "doc_ids"):
         runs = runs_from_scores(runs.scores, runs.query_ids, runs.doc_ids, k)
     if not isinstance(runs, Mapping) or not runs:
@@ -220,8 +218,6 @@ def write_pool_csv(pooled: pd.DataFrame, path: Any, rs: RetrievalSet) -> Path:
         DataError: ``pooled`` lacks pool columns, or names a query or doc id that ``rs`` does
             not have (with its row).
     """
-    from toolkit._io import write_atomic
-
     if not isinstance(pooled, pd.DataFrame) or not {"query_id", "doc_id", "grade"} <= set(
         pooled.columns
     ):
@@ -233,9 +229,9 @@ def write_pool_csv(pooled: pd.DataFrame, path: Any, rs: RetrievalSet) -> Path:
     for i, (qid, did, grade, sys_) in enumerate(
         zip(pooled["query_id"], pooled["doc_id"], pooled["grade"], systems, strict=True)
     ):
-        if not _is_missing(grade):
+        if not is_missing(grade):
             continue
-        column = _unknown_judged_id(qid, did, rs.queries, rs.corpus)
+        column = unknown_judged_id(qid, did, rs.queries, rs.corpus)
         if column:
             what = "query" if column == "query_id" else "document"
             value = qid if column == "query_id" else did
@@ -250,7 +246,9 @@ def write_pool_csv(pooled: pd.DataFrame, path: Any, rs: RetrievalSet) -> Path:
     return write_atomic(path, buf.getvalue())
 
 
-def merge_judgments(rs: RetrievalSet, path: Any) -> tuple[RetrievalSet, dict[str, int]]:
+def merge_judgments(
+    rs: RetrievalSet, path: Any, *, content: bytes | None = None
+) -> tuple[RetrievalSet, dict[str, int]]:
     """Read a judged sheet and return the set with its judgments merged in.
 
     The sheet needs ``query_id``, ``doc_id`` and ``relevance`` (other columns, such as the
@@ -265,6 +263,9 @@ def merge_judgments(rs: RetrievalSet, path: Any) -> tuple[RetrievalSet, dict[str
     Args:
         rs: The set the sheet was written for.
         path: The judged sheet (CSV/TSV/JSONL/Parquet/TREC path, or a DataFrame).
+        content: The sheet's bytes, read as if they were the file at ``path`` (its
+            extension gives the format, messages name it), so that a sheet can be checked
+            before it is written. ``None``: read ``path``.
 
     Returns:
         ``(new set, counts)`` with counts ``{"added", "regraded", "unchanged"}``: pairs the set
@@ -276,18 +277,22 @@ def merge_judgments(rs: RetrievalSet, path: Any) -> tuple[RetrievalSet, dict[str
     """
     if not isinstance(rs, RetrievalSet):
         raise DataError(f"rs: expected a RetrievalSet, got {type(rs).__name__}")
-    tab = _qrels_table(path, None)
+    if content is not None:
+        if not isinstance(content, bytes):
+            raise TypeError(f"content must be bytes or None, got {type(content).__name__}")
+        path = Blob(str(path), Path(str(path)).suffix.lower(), content)
+    tab = qrels_table(path, None)
     if "relevance" in tab.df.columns:
         for i, value in enumerate(tab.df["relevance"].tolist()):
-            if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+            if is_missing(value) or (isinstance(value, str) and not value.strip()):
                 raise tab.error(
                     i, "relevance", "empty grade; judge the pair (0, 1 or 2) or delete the row"
                 )
-    b = _qrels_builder(tab)  # ids and grades checked per row; a pair twice with two grades
+    b = qrels_builder(tab)  # ids and grades checked per row; a pair twice with two grades
     counts = {"added": 0, "regraded": 0, "unchanged": 0}
     merged = {q: dict(d) for q, d in rs.qrels.items()}
     for (qid, did), i in b.qrel_rows.items():
-        column = _unknown_judged_id(qid, did, rs.queries, rs.corpus)
+        column = unknown_judged_id(qid, did, rs.queries, rs.corpus)
         if column == "query_id":
             raise tab.error(i, column, f"unknown query id {qid!r} (not in the set's queries)")
         if column == "doc_id":
@@ -299,6 +304,4 @@ def merge_judgments(rs: RetrievalSet, path: Any) -> tuple[RetrievalSet, dict[str
         key = "added" if old is None else ("unchanged" if old == grade else "regraded")
         counts[key] += 1
         merged.setdefault(qid, {})[did] = grade
-    parts = rs._plain()
-    parts["qrels"] = merged
-    return RetrievalSet(**parts), counts
+    return rs.with_qrels(merged), counts

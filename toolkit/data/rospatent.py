@@ -5,23 +5,20 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from toolkit.data.tables import _BOM, _blob, _looks_like_rospatent, _read_json_document
-from toolkit.data.types import (
-    DataError,
-    RetrievalSet,
-    _finish,
-    _id_problem,
-    _ipc_problem,
-    _text_problem,
-)
+from toolkit.data._builder import finish
+from toolkit.data._checks import id_problem, text_problem
+from toolkit.data._tables import BOM, looks_like_rospatent, read_blob, read_json_document
+from toolkit.data.types import DataError, RetrievalSet, ipc_problem
 
-__all__ = ["load_rospatent_json"]
+__all__ = ["is_rospatent_path", "load_rospatent_json", "read_rospatent_hits"]
 
 
-def _is_rospatent_path(src: Any) -> bool:
+def is_rospatent_path(src: Any) -> bool:
     """True for a ``.json`` file that parses as one document shaped like search hits."""
     if not isinstance(src, str | os.PathLike) or Path(src).suffix.lower() != ".json":
         return False
@@ -30,10 +27,10 @@ def _is_rospatent_path(src: Any) -> bool:
         return False
     raw = path.read_bytes()
     try:
-        whole = json.loads(raw[len(_BOM) :] if raw.startswith(_BOM) else raw)
+        whole = json.loads(raw[len(BOM) :] if raw.startswith(BOM) else raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False  # JSON lines or not UTF-8: the table reader reports it
-    return _looks_like_rospatent(whole)
+    return looks_like_rospatent(whole)
 
 
 def _dig(obj: Any, path: str) -> Any:
@@ -49,7 +46,6 @@ def load_rospatent_json(
     *,
     missing_title: Literal["error", "skip"] = "error",
     dedupe: bool = False,
-    _warn_twins: bool = True,
 ) -> RetrievalSet:
     """Load saved Rospatent search-API hits into a corpus-only :class:`RetrievalSet`.
 
@@ -76,7 +72,6 @@ def load_rospatent_json(
             ``"skip"`` leaves such hits out with one ``UserWarning`` (foreign documents often
             have only ``biblio.en``).
         dedupe: Merge twin titles instead of warning (see :meth:`RetrievalSet.dedupe_titles`).
-        _warn_twins: Internal; the combined loader warns itself.
 
     Returns:
         A set with ``corpus`` and doc fields, no queries.
@@ -84,17 +79,52 @@ def load_rospatent_json(
     Raises:
         DataError: Naming the file, the hit (1-based) and the field.
     """
+    rs, name, where = read_rospatent_hits(path, missing_title=missing_title)
+    return finish(rs, name, where, dedupe)
+
+
+def read_rospatent_hits(
+    path: Any, *, missing_title: Literal["error", "skip"] = "error"
+) -> tuple[RetrievalSet, str, Callable[[str], str]]:
+    """:func:`load_rospatent_json` without its last step, the twin-title check.
+
+    For a loader that checks the set it builds from these hits itself.
+
+    Returns:
+        ``(set, name of the source, where: doc id -> "hit N" of its first hit)``.
+    """
+    name, hits = _hits_of(path)
+    docs = _Documents(name)
+    for n, hit in enumerate(hits, start=1):
+        docs.add(n, hit, missing_title)
+    if not docs.corpus:
+        raise DataError(
+            f"{name}: no hit has biblio.ru.title ({len(docs.skipped)} skipped)", source=name
+        )
+    if docs.skipped:
+        warnings.warn(
+            f"{name}: skipped {len(docs.skipped)} hit(s) without biblio.ru.title, e.g. "
+            f"{docs.skipped[0]!r}",
+            UserWarning,
+            stacklevel=3,  # the caller of load_rospatent_json
+        )
+    rs = RetrievalSet(corpus=docs.corpus, doc_fields={k: v for k, v in docs.fields.items() if v})
+    return rs, name, lambda d: f"hit {docs.first_hit[d]}"
+
+
+def _hits_of(path: Any) -> tuple[str, list[Any]]:
+    """``(name for messages, the list of hits)`` of a file or an already parsed response."""
     if isinstance(path, list | dict):
         name, data = "<hits>", path
     else:
-        blob = _blob(path)
+        blob = read_blob(path)
         if blob.suffix != ".json":
             raise DataError(
                 f"{blob.name}: unknown file extension {blob.suffix!r}; expected "
                 f".json (a saved Rospatent search response)",
                 source=blob.name,
             )
-        data = _read_json_document(blob, 'a JSON list of hits or {"hits": [...]}')
+        data = read_json_document(blob, 'a JSON list of hits or {"hits": [...]}')
         name = blob.name
     if isinstance(data, dict):
         if not isinstance(data.get("hits"), list):
@@ -113,89 +143,95 @@ def load_rospatent_json(
         )
     if not hits:
         raise DataError(f"{name}: no hits", source=name)
+    return name, hits
 
-    def fail(n: int, hid: Any, fld: str, what: str) -> DataError:
+
+@dataclass
+class _Documents:
+    """The documents of the hits read so far, with the hit each was first seen in."""
+
+    name: str
+    corpus: dict[str, str] = field(default_factory=dict)
+    first_hit: dict[str, int] = field(default_factory=dict)
+    fields: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {"ipc": {}, "ipc_codes": {}, "description": {}}
+    )
+    skipped: list[str] = field(default_factory=list)
+
+    def fail(self, n: int, hid: Any, fld: str, what: str) -> DataError:
         ident = f" (id {hid!r})" if isinstance(hid, str) else ""
         return DataError(
-            f"{name}, hit {n}{ident}, field {fld!r}: {what}", source=name, row=n, column=fld
+            f"{self.name}, hit {n}{ident}, field {fld!r}: {what}",
+            source=self.name,
+            row=n,
+            column=fld,
         )
 
-    corpus: dict[str, str] = {}
-    first_hit: dict[str, int] = {}
-    fields: dict[str, dict[str, str]] = {"ipc": {}, "ipc_codes": {}, "description": {}}
-    skipped: list[str] = []
-    for n, hit in enumerate(hits, start=1):
+    def add(self, n: int, hit: Any, missing_title: str) -> None:
+        """Read hit ``n``: its id, title, description and IPC codes."""
         if not isinstance(hit, dict):
             raise DataError(
-                f"{name}, hit {n}: expected a JSON object, got {type(hit).__name__}",
-                source=name,
+                f"{self.name}, hit {n}: expected a JSON object, got {type(hit).__name__}",
+                source=self.name,
                 row=n,
             )
         hid = hit.get("id")
-        problem = "missing" if hid is None else _id_problem(hid)
+        problem = "missing" if hid is None else id_problem(hid)
         if problem:
-            raise fail(
+            raise self.fail(
                 n, None, "id", f"{problem}; expected a document id such as 'RU2725023C1_20200629'"
             )
         title = _dig(hit, "biblio.ru.title")
         if title is None and missing_title == "skip":
-            skipped.append(hid)
-            continue
-        if title is None:
-            raise fail(
-                n,
-                hid,
-                "biblio.ru.title",
-                "missing; expected the Russian title "
-                "(pass missing_title='skip' to leave such "
-                "hits out)",
-            )
-        problem = _text_problem(title)
-        if problem:
-            raise fail(n, hid, "biblio.ru.title", problem)
-        if hid in corpus:
-            if corpus[hid] != title:
-                raise fail(
-                    n,
-                    hid,
-                    "biblio.ru.title",
-                    f"document {hid!r} already has title {corpus[hid]!r} (hit "
-                    f"{first_hit[hid]}); got {title!r}",
-                )
-        else:
-            corpus[hid] = title
-            first_hit[hid] = n
-        description = _dig(hit, "snippet.description")
-        if description is not None:
-            if not isinstance(description, str):
-                raise fail(
-                    n,
-                    hid,
-                    "snippet.description",
-                    f"expected text, got {type(description).__name__}",
-                )
-            if description.strip():
-                fields["description"].setdefault(hid, description)
-        codes = _ipc_codes(hit, lambda fld, what, n=n, hid=hid: fail(n, hid, fld, what))
+            self.skipped.append(hid)
+            return
+        self._add_title(n, hid, title)
+        self._add_description(n, hid, _dig(hit, "snippet.description"))
+        codes = _ipc_codes(hit, lambda fld, what: self.fail(n, hid, fld, what))
         if codes is not None:
             joined, section, source_field = codes
-            problem = _ipc_problem(section)
+            problem = ipc_problem(section)
             if problem:
-                raise fail(n, hid, source_field, f"IPC code {joined!r}: first character {problem}")
-            fields["ipc"].setdefault(hid, section)
-            fields["ipc_codes"].setdefault(hid, joined)
-    if not corpus:
-        raise DataError(f"{name}: no hit has biblio.ru.title ({len(skipped)} skipped)", source=name)
-    if skipped:
-        warnings.warn(
-            f"{name}: skipped {len(skipped)} hit(s) without biblio.ru.title, e.g. {skipped[0]!r}",
-            UserWarning,
-            stacklevel=2,
-        )
-    rs = RetrievalSet(corpus=corpus, doc_fields={k: v for k, v in fields.items() if v})
-    if not _warn_twins:
-        return rs
-    return _finish(rs, name, lambda d: f"hit {first_hit[d]}", dedupe)
+                raise self.fail(
+                    n, hid, source_field, f"IPC code {joined!r}: first character {problem}"
+                )
+            self.fields["ipc"].setdefault(hid, section)
+            self.fields["ipc_codes"].setdefault(hid, joined)
+
+    def _add_title(self, n: int, hid: str, title: Any) -> None:
+        fld = "biblio.ru.title"
+        if title is None:
+            raise self.fail(
+                n,
+                hid,
+                fld,
+                "missing; expected the Russian title (pass missing_title='skip' to leave such "
+                "hits out)",
+            )
+        problem = text_problem(title)
+        if problem:
+            raise self.fail(n, hid, fld, problem)
+        if hid not in self.corpus:
+            self.corpus[hid] = title
+            self.first_hit[hid] = n
+        elif self.corpus[hid] != title:
+            raise self.fail(
+                n,
+                hid,
+                fld,
+                f"document {hid!r} already has title {self.corpus[hid]!r} (hit "
+                f"{self.first_hit[hid]}); got {title!r}",
+            )
+
+    def _add_description(self, n: int, hid: str, description: Any) -> None:
+        if description is None:
+            return
+        if not isinstance(description, str):
+            raise self.fail(
+                n, hid, "snippet.description", f"expected text, got {type(description).__name__}"
+            )
+        if description.strip():
+            self.fields["description"].setdefault(hid, description)
 
 
 def _ipc_codes(hit: dict[str, Any], fail: Any) -> tuple[str, str, str] | None:

@@ -1,7 +1,8 @@
-"""The :class:`RetrievalSet` type, :class:`DataError` and the checks of single values.
+"""The :class:`RetrievalSet` type, :class:`DataError`, :class:`ValidationReport` and the IPC rule.
 
-This module knows nothing about files: the readers (:mod:`toolkit.data.tables`) and loaders
-(:mod:`toolkit.data.loaders`) build sets from files and rely on the checks defined here.
+This module knows nothing about files: the readers (:mod:`toolkit.data._tables`) and loaders
+(:mod:`toolkit.data.loaders`) build sets from files; the checks of single values both sides
+apply are in :mod:`toolkit.data._checks`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ import hashlib
 import json
 import math
 import numbers
-import re
-import warnings
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -21,11 +20,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["IPC_SECTIONS", "DataError", "RetrievalSet", "ValidationReport"]
+from toolkit._validation import check_int
+from toolkit.data._checks import (
+    GRADE_HINT,
+    PRINTABLE,
+    check_splits,
+    id_problem,
+    is_int,
+    text_problem,
+    unknown_judged_id,
+)
+
+__all__ = ["IPC_SECTIONS", "DataError", "RetrievalSet", "ValidationReport", "ipc_problem"]
 
 IPC_SECTIONS = "ABCDEFGH"
 """The IPC section letters, A (human necessities) to H (electricity)."""
-_GRADE_HINT = "an integer grade >= 0 (2 clearly relevant, 1 partially, 0 judged non-relevant)"
+
 _MAX_SHOWN_ERRORS = 5
 
 
@@ -74,61 +84,8 @@ class ValidationReport:
         return "\n".join(lines) if lines else "ok"
 
 
-# --------------------------------------------------------------------------------------------
-# Checks of single values
-# --------------------------------------------------------------------------------------------
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-def _is_int(value: Any) -> bool:
-    if type(value) is int:  # fast path; the ABC check below is slow
-        return True
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
-
-
-def _id_problem(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return f"expected a text id, got {value!r} ({type(value).__name__})"
-    if not value.strip():
-        return f"empty id {value!r}"
-    if value != value.strip():
-        return f"id {value!r} has leading or trailing whitespace"
-    return None
-
-
-# A text (title or query) needs at least one printable character: one that is neither
-# whitespace nor a control character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F), so
-# "\x00\x01" is rejected like "   ". Control characters inside otherwise printable text (a tab,
-# a newline in a quoted CSV cell, a stray U+0001) are accepted and kept verbatim, as every text
-# is: tokenizers treat them as spaces or drop them, and refusing a whole export for one such
-# byte would hurt more than it protects. Invisible format characters (Cf, e.g. U+200B) are not
-# control characters and count as printable here.
-_PRINTABLE = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]")
-
-
-def _text_problem(value: Any) -> str | None:
-    if _is_missing(value):
-        return "missing value (NaN/null); expected non-empty text"
-    if not isinstance(value, str):
-        return f"expected text, got {value!r} ({type(value).__name__})"
-    if value == "":
-        return "empty text; expected non-empty text"
-    if not value.strip():
-        return f"whitespace-only text {value!r}; expected non-empty text"
-    if not _PRINTABLE.search(value):
-        return (
-            f"control characters only {value!r}; expected text with at least one printable "
-            f"character"
-        )
-    return None
-
-
-def _ipc_problem(value: str) -> str | None:
+def ipc_problem(value: str) -> str | None:
+    """The ``ipc`` field holds one section letter of :data:`IPC_SECTIONS`."""
     if len(value) == 1 and value in IPC_SECTIONS:
         return None
     hint = ""
@@ -142,77 +99,123 @@ def _title_key(title: str) -> str:
     return " ".join(title.split()).casefold()
 
 
-def _unknown_judged_id(
-    qid: Any, did: Any, queries: Container[Any], corpus: Container[Any]
-) -> str | None:
-    """The rule for ids in qrels, in one place: the column whose id is unknown, else None.
-
-    ``did=None`` checks the query id alone. :class:`RetrievalSet` and
-    :func:`~toolkit.data.load_retrieval_set` (which names the file row) both ask here.
-    """
-    if qid not in queries:
-        return "query_id"
-    if did is not None and did not in corpus:
-        return "doc_id"
-    return None
+# --------------------------------------------------------------------------------------------
+# Construction: every part copied into a plain dict in canonical order, every problem listed
+# --------------------------------------------------------------------------------------------
 
 
-def _check_splits(
-    splits: Mapping[Any, Any],
-    known: Container[Any],
-    *,
-    known_label: str,
-    lists_only: bool = False,
-) -> tuple[dict[str, list[str]], list[tuple[str, Any, int | None, str]]]:
-    """The split rules, in one place, for :class:`RetrievalSet` and the splits loader.
+def _is_mapping(label: str, shape: str, value: Any, errors: list[str]) -> bool:
+    """True when ``value`` is a mapping; else an error naming ``label`` and ``shape``."""
+    if isinstance(value, Mapping):
+        return True
+    errors.append(f"{label}: expected a mapping {shape}, got {type(value).__name__}")
+    return False
 
-    A split name is non-empty text; its query ids come as a list (``lists_only``: a list or
-    tuple, what a JSON file holds; otherwise any iterable but a string); every id is a known
-    query id, listed once, and in no other split.
 
-    Args:
-        splits: ``{name: [query ids]}``.
-        known: The query ids.
-        known_label: How a message names the queries, e.g. ``"the queries"``.
-        lists_only: Accept only lists and tuples of ids.
-
-    Returns:
-        ``(kept, problems)``: ``kept`` is ``{name: [valid ids in the given order]}``;
-        ``problems`` lists ``(rule, split name, item, message)`` in order, where ``rule`` is
-        ``"name"``, ``"type"``, ``"unknown"``, ``"twice"`` or ``"two splits"`` and ``item`` the
-        1-based position of the id in its split (``None`` for the split itself); the caller
-        adds where the splits came from.
-    """
-    kept: dict[str, list[str]] = {}
-    problems: list[tuple[str, Any, int | None, str]] = []
-    owner: dict[str, str] = {}
-    for name, ids in splits.items():
-        if not isinstance(name, str) or not name.strip():
-            problems.append(("name", name, None, f"split name {name!r} is not non-empty text"))
+def _text_map(label: str, mapping: Any, errors: list[str]) -> dict[str, str]:
+    """``{id: text}`` with valid ids and texts; the others are errors."""
+    if not _is_mapping(label, "{id: text}", mapping, errors):
+        return {}
+    items = list(mapping.items())
+    if all(
+        type(k) is str and k and k.strip() == k and type(v) is str and PRINTABLE.search(v)
+        for k, v in items
+    ):
+        return dict(items)
+    out: dict[str, str] = {}
+    for key, value in items:
+        problem = id_problem(key)
+        if problem:
+            errors.append(f"{label}: {problem}")
             continue
-        if (
-            isinstance(ids, str)
-            or not isinstance(ids, Iterable)
-            or (lists_only and not isinstance(ids, list | tuple))
-        ):
-            what = f"expected a list of query ids, got {type(ids).__name__}"
-            problems.append(("type", name, None, what))
+        problem = text_problem(value)
+        if problem:
+            errors.append(f"{label}[{key!r}]: {problem}")
             continue
-        seen: list[str] = []
-        for n, qid in enumerate(ids, start=1):
-            if not isinstance(qid, str) or qid not in known:
-                what = f"unknown query id {qid!r} (not in {known_label})"
-                problems.append(("unknown", name, n, what))
-            elif owner.get(qid) == name:
-                problems.append(("twice", name, n, f"query id {qid!r} is listed twice"))
-            elif qid in owner:
-                what = f"query id {qid!r} is in two splits: {owner[qid]!r} and {name!r}"
-                problems.append(("two splits", name, n, what))
+        out[key] = value
+    return out
+
+
+def _qrels_map(
+    qrels: Any, q_order: dict[str, int], c_order: dict[str, int], errors: list[str]
+) -> dict[str, dict[str, int]]:
+    """Qrels in query order, inside a query in corpus order; empty judgment maps dropped."""
+    if not _is_mapping("qrels", "{query_id: {doc_id: grade}}", qrels, errors):
+        return {}
+    r: dict[str, dict[str, int]] = {}
+    for qid, judged in qrels.items():
+        if unknown_judged_id(qid, None, q_order, c_order):
+            errors.append(f"qrels[{qid!r}]: unknown query id (not in queries)")
+            continue
+        if not _is_mapping(f"qrels[{qid!r}]", "{doc_id: grade}", judged, errors):
+            continue
+        inner: dict[str, int] = {}
+        for did, grade in judged.items():
+            if unknown_judged_id(qid, did, q_order, c_order):
+                errors.append(f"qrels[{qid!r}][{did!r}]: unknown document id (not in corpus)")
+            elif not is_int(grade) or int(grade) < 0:
+                errors.append(f"qrels[{qid!r}][{did!r}]: expected {GRADE_HINT}, got {grade!r}")
             else:
-                seen.append(qid)
-                owner[qid] = name
-        kept[name] = seen
-    return kept, problems
+                inner[did] = int(grade)
+        if inner:
+            r[qid] = dict(sorted(inner.items(), key=lambda kv: c_order[kv[0]]))
+    return dict(sorted(r.items(), key=lambda kv: q_order[kv[0]]))
+
+
+def _splits_map(
+    splits: Any, q_order: dict[str, int], errors: list[str]
+) -> dict[str, tuple[str, ...]]:
+    """Each split's ids in query order; a query in at most one split."""
+    if not _is_mapping("splits", "{name: [query ids]}", splits, errors):
+        return {}
+    kept, problems = check_splits(splits, q_order, known_label="queries")
+    for rule, name, _item, problem in problems:
+        if rule == "name":
+            errors.append(f"splits: {problem}")
+        elif rule == "two splits":
+            errors.append(problem)
+        else:
+            errors.append(f"splits[{name!r}]: {problem}")
+    return {name: tuple(sorted(ids, key=q_order.__getitem__)) for name, ids in kept.items()}
+
+
+def _fields_map(
+    label: str, mapping: Any, order: dict[str, int], errors: list[str]
+) -> dict[str, dict[str, str]]:
+    """``{field: {id: value}}`` of ``doc_fields`` or ``query_fields``, values in id order."""
+    if not _is_mapping(label, "{field: {id: value}}", mapping, errors):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for name, values in mapping.items():
+        if not isinstance(name, str) or not name.strip() or name == "id":
+            errors.append(f"{label}: field name {name!r} must be non-empty text other than 'id'")
+            continue
+        if not _is_mapping(f"{label}[{name!r}]", "{id: value}", values, errors):
+            continue
+        out[name] = _field_values(label, name, values, order, errors)
+    return out
+
+
+def _field_values(
+    label: str, name: str, values: Mapping[Any, Any], order: dict[str, int], errors: list[str]
+) -> dict[str, str]:
+    """One field's ``{id: value}``: known ids, non-empty text values, IPC section letters."""
+    inner: dict[str, str] = {}
+    for key, value in values.items():
+        where = f"{label}[{name!r}][{key!r}]"
+        if key not in order:
+            what = "document" if label == "doc_fields" else "query"
+            errors.append(f"{where}: unknown {what} id")
+        elif not isinstance(value, str) or not value.strip():
+            errors.append(
+                f"{where}: expected non-empty text, got {value!r} (leave "
+                f"the id out when the value is unknown)"
+            )
+        elif name == "ipc" and label == "doc_fields" and ipc_problem(value):
+            errors.append(f"{where}: {ipc_problem(value)}")
+        else:
+            inner[key] = value
+    return dict(sorted(inner.items(), key=lambda kv: order[kv[0]]))
 
 
 def _normalize_parts(
@@ -225,128 +228,17 @@ def _normalize_parts(
 ) -> tuple[dict[str, Any], list[str]]:
     """Copy the parts into plain dicts in canonical order and list every error."""
     errors: list[str] = []
-
-    def text_map(label: str, mapping: Any) -> dict[str, str]:
-        if not isinstance(mapping, Mapping):
-            errors.append(f"{label}: expected a mapping {{id: text}}, got {type(mapping).__name__}")
-            return {}
-        items = list(mapping.items())
-        if all(
-            type(k) is str and k and k.strip() == k and type(v) is str and _PRINTABLE.search(v)
-            for k, v in items
-        ):
-            return dict(items)
-        out: dict[str, str] = {}
-        for key, value in items:
-            problem = _id_problem(key)
-            if problem:
-                errors.append(f"{label}: {problem}")
-                continue
-            problem = _text_problem(value)
-            if problem:
-                errors.append(f"{label}[{key!r}]: {problem}")
-                continue
-            out[key] = value
-        return out
-
-    q = text_map("queries", queries)
-    c = text_map("corpus", corpus)
+    q = _text_map("queries", queries, errors)
+    c = _text_map("corpus", corpus, errors)
     q_order = {k: i for i, k in enumerate(q)}
     c_order = {k: i for i, k in enumerate(c)}
-
-    # qrels: outer in query order, inner in corpus order; empty judgment maps are dropped.
-    r: dict[str, dict[str, int]] = {}
-    if not isinstance(qrels, Mapping):
-        errors.append(
-            f"qrels: expected a mapping {{query_id: {{doc_id: grade}}}}, got {type(qrels).__name__}"
-        )
-    else:
-        for qid, judged in qrels.items():
-            if _unknown_judged_id(qid, None, q_order, c_order):
-                errors.append(f"qrels[{qid!r}]: unknown query id (not in queries)")
-                continue
-            if not isinstance(judged, Mapping):
-                errors.append(
-                    f"qrels[{qid!r}]: expected a mapping {{doc_id: grade}}, got "
-                    f"{type(judged).__name__}"
-                )
-                continue
-            inner: dict[str, int] = {}
-            for did, grade in judged.items():
-                if _unknown_judged_id(qid, did, q_order, c_order):
-                    errors.append(f"qrels[{qid!r}][{did!r}]: unknown document id (not in corpus)")
-                elif not _is_int(grade) or int(grade) < 0:
-                    errors.append(f"qrels[{qid!r}][{did!r}]: expected {_GRADE_HINT}, got {grade!r}")
-                else:
-                    inner[did] = int(grade)
-            if inner:
-                r[qid] = dict(sorted(inner.items(), key=lambda kv: c_order[kv[0]]))
-    r = dict(sorted(r.items(), key=lambda kv: q_order[kv[0]]))
-
-    # splits: each split's ids in query order; a query in at most one split.
-    s: dict[str, tuple[str, ...]] = {}
-    if not isinstance(splits, Mapping):
-        errors.append(
-            f"splits: expected a mapping {{name: [query ids]}}, got {type(splits).__name__}"
-        )
-    else:
-        kept, problems = _check_splits(splits, q_order, known_label="queries")
-        for rule, name, _item, problem in problems:
-            if rule == "name":
-                errors.append(f"splits: {problem}")
-            elif rule == "two splits":
-                errors.append(problem)
-            else:
-                errors.append(f"splits[{name!r}]: {problem}")
-        s = {name: tuple(sorted(ids, key=q_order.__getitem__)) for name, ids in kept.items()}
-
-    def fields_map(label: str, mapping: Any, order: dict[str, int]) -> dict[str, dict[str, str]]:
-        out: dict[str, dict[str, str]] = {}
-        if not isinstance(mapping, Mapping):
-            errors.append(
-                f"{label}: expected a mapping {{field: {{id: value}}}}, got "
-                f"{type(mapping).__name__}"
-            )
-            return out
-        for name, values in mapping.items():
-            if not isinstance(name, str) or not name.strip() or name == "id":
-                errors.append(
-                    f"{label}: field name {name!r} must be non-empty text other than 'id'"
-                )
-                continue
-            if not isinstance(values, Mapping):
-                errors.append(
-                    f"{label}[{name!r}]: expected a mapping {{id: value}}, got "
-                    f"{type(values).__name__}"
-                )
-                continue
-            inner: dict[str, str] = {}
-            for key, value in values.items():
-                where = f"{label}[{name!r}][{key!r}]"
-                if key not in order:
-                    what = "document" if label == "doc_fields" else "query"
-                    errors.append(f"{where}: unknown {what} id")
-                elif not isinstance(value, str) or not value.strip():
-                    errors.append(
-                        f"{where}: expected non-empty text, got {value!r} (leave "
-                        f"the id out when the value is unknown)"
-                    )
-                elif name == "ipc" and label == "doc_fields" and _ipc_problem(value):
-                    errors.append(f"{where}: {_ipc_problem(value)}")
-                else:
-                    inner[key] = value
-            out[name] = dict(sorted(inner.items(), key=lambda kv: order[kv[0]]))
-        return out
-
-    df = fields_map("doc_fields", doc_fields, c_order)
-    qf = fields_map("query_fields", query_fields, q_order)
     parts = {
         "queries": q,
         "corpus": c,
-        "qrels": r,
-        "splits": s,
-        "doc_fields": df,
-        "query_fields": qf,
+        "qrels": _qrels_map(qrels, q_order, c_order, errors),
+        "splits": _splits_map(splits, q_order, errors),
+        "doc_fields": _fields_map("doc_fields", doc_fields, c_order, errors),
+        "query_fields": _fields_map("query_fields", query_fields, q_order, errors),
     }
     return parts, errors
 
@@ -507,8 +399,7 @@ class RetrievalSet:
         Returns:
             List of ``(query, title)`` tuples.
         """
-        if not _is_int(min_grade) or min_grade < 0:
-            raise DataError(f"min_grade: expected an integer >= 0, got {min_grade!r}")
+        min_grade = check_int(min_grade, "min_grade", minimum=0)
         rs = self if split is None else self.split(split)
         return [
             (rs.queries[q], rs.corpus[d])
@@ -530,6 +421,37 @@ class RetrievalSet:
         """
         parts = self._plain()
         parts["splits"] = splits
+        return RetrievalSet(**parts)
+
+    def with_queries(self, extra: Mapping[str, str]) -> RetrievalSet:
+        """Return a copy with the queries ``extra`` added (checked as at construction).
+
+        New ids come after the set's queries, in the order given; an id the set has already
+        takes the text given here.
+
+        Args:
+            extra: ``{query_id: text}``.
+
+        Returns:
+            A new set (``self`` when ``extra`` is empty).
+        """
+        if not extra:
+            return self
+        parts = self._plain()
+        parts["queries"].update(extra)
+        return RetrievalSet(**parts)
+
+    def with_qrels(self, qrels: Mapping[str, Mapping[str, int]]) -> RetrievalSet:
+        """Return a copy whose judgments are replaced by ``qrels`` (checked as at construction).
+
+        Args:
+            qrels: ``{query_id: {doc_id: grade}}``; known ids, grades integers >= 0.
+
+        Returns:
+            A new set.
+        """
+        parts = self._plain()
+        parts["qrels"] = qrels
         return RetrievalSet(**parts)
 
     def with_random_splits(
@@ -642,7 +564,7 @@ class RetrievalSet:
         per query field and ``doc_<field>`` per doc field. A query without judgments gets
         one row with ``doc_id`` empty; a document no query judged gets one row with
         ``query_id`` empty. Missing values are ``None`` (``pd.NA`` for ``relevance``,
-        an ``Int64`` column). :meth:`from_frame` reads it back.
+        an ``Int64`` column). :func:`toolkit.data.load_frame` reads it back.
 
         Returns:
             A ``pandas.DataFrame``.
@@ -679,29 +601,6 @@ class RetrievalSet:
         frame = pd.DataFrame(rows, columns=columns, dtype=object)
         frame["relevance"] = pd.array(frame["relevance"].tolist(), dtype="Int64")
         return frame
-
-    @classmethod
-    def from_frame(cls, df: pd.DataFrame) -> RetrievalSet:
-        """Build a set from a long table in the layout of :meth:`to_frame`.
-
-        Required columns: ``query_id`` and ``doc_id``; a row with both is a judgment (needs
-        ``relevance``), a row with one of them declares a query (needs ``query``) or a
-        document (needs ``title``). Optional: ``split``, ``query_<field>``, ``doc_<field>``.
-        Values repeated on several rows must agree. Queries and documents take the order of
-        their first row.
-
-        Args:
-            df: The table (a ``datasets.Dataset`` is converted with ``.to_pandas()``).
-
-        Returns:
-            A new set.
-
-        Raises:
-            DataError: Naming the row and column of the first problem.
-        """
-        from toolkit.data.loaders import load_frame  # the table parsers import this module
-
-        return load_frame(df)
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -789,37 +688,3 @@ class RetrievalSet:
         """
         blob = json.dumps(self._plain(), ensure_ascii=False, sort_keys=True)
         return hashlib.sha1(blob.encode("utf-8")).hexdigest()
-
-
-# --------------------------------------------------------------------------------------------
-# Twin titles: what every loader does last
-# --------------------------------------------------------------------------------------------
-
-
-def _nowhere(doc_id: str) -> None:
-    return None
-
-
-def _twins_message(name: str, rs: RetrievalSet, where: Callable[[str], str | None]) -> str | None:
-    groups = rs.duplicate_titles()
-    if not groups:
-        return None
-    g = groups[0]
-    shown = ", ".join(f"{d!r} ({where(d)})" if where(d) else repr(d) for d in g)
-    return (
-        f"{name}: {len(groups)} group(s) of documents share a title (identical up to case and "
-        f"whitespace), e.g. {shown}: {rs.corpus[g[0]]!r}. Retrieval metrics count a retrieved "
-        f"twin as a miss; pass dedupe=True to merge each group into its first id (judgments "
-        f"are remapped to it, keeping the highest grade)."
-    )
-
-
-def _finish(
-    rs: RetrievalSet, name: str, where: Callable[[str], str | None], dedupe: bool
-) -> RetrievalSet:
-    if dedupe:
-        return rs.dedupe_titles()
-    message = _twins_message(name, rs, where)
-    if message:
-        warnings.warn(message, UserWarning, stacklevel=3)
-    return rs

@@ -1,4 +1,8 @@
-"""Shared look of every toolkit figure: fixed colours, fixed order, one layout helper."""
+"""Shared look of every toolkit figure: fixed colours, fixed order, one layout helper.
+
+Also the small pieces several figures share: hover/tick text, input checks of vectors,
+series and table columns, line segments with gaps, and the frame of a 2-D map.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
-from toolkit.data.types import IPC_SECTIONS as _DATA_IPC_SECTIONS
+from toolkit.data.types import IPC_SECTIONS
 
-# IPC sections A-H in a fixed order with fixed colours (colour-blind-safe Okabe-Ito + grey).
-IPC_SECTIONS: tuple[str, ...] = tuple(_DATA_IPC_SECTIONS)  # one home: toolkit.data
+# IPC sections A-H (their fixed order: toolkit.data.types.IPC_SECTIONS) with fixed colours
+# (colour-blind-safe Okabe-Ito + grey).
 IPC_NAMES: dict[str, str] = {
     "A": "A: Human necessities",
     "B": "B: Operations; transporting",
@@ -230,10 +235,22 @@ def as_vector(values: object, name: str, *, allow_empty: bool = False) -> np.nda
         raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
     if array.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty")
-    bad = np.flatnonzero(~np.isfinite(array))
-    if bad.size:
-        raise ValueError(f"{name}[{bad[0]}] is {array[bad[0]]}; expected a finite number")
+    check_finite(array, name)
     return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming the first NaN/inf cell: ``"scores[0, 3] is nan; ..."``.
+
+    Args:
+        array: A numeric array of any shape.
+        name: Argument name for the message.
+    """
+    bad = np.argwhere(~np.isfinite(array))
+    if bad.size:
+        pos = tuple(bad[0])
+        where = ", ".join(str(i) for i in pos)
+        raise ValueError(f"{name}[{where}] is {array[pos]}; expected a finite number")
 
 
 def aligned_list(values: object, name: str, n: int, *, of: str, what: str = "sequence") -> list:
@@ -251,6 +268,37 @@ def aligned_list(values: object, name: str, n: int, *, of: str, what: str = "seq
     values = list(values)
     if len(values) != n:
         raise ValueError(f"{name} has {len(values)} entries but {of}")
+    return values
+
+
+def finite_column(
+    frame: pd.DataFrame, column: str, name: str, *, allow_missing: bool = False
+) -> np.ndarray:
+    """Return ``frame[column]`` as float64, or raise ``ValueError`` naming the first bad row.
+
+    Args:
+        frame: The table (``name`` in the message, e.g. ``"results"``).
+        column: Column to read; entries that are not numbers become NaN.
+        name: Argument name of ``frame`` for the message.
+        allow_missing: Accept missing entries (``None``/NaN/``pd.NA``, returned as NaN).
+
+    Returns:
+        The values, one per row.
+
+    Raises:
+        ValueError: ``"<name> row <label>, column <column>: <value> is not a finite number"``.
+    """
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    allowed = frame[column].isna().to_numpy() if allow_missing else False
+    bad = np.flatnonzero(~np.isfinite(values) & ~allowed)
+    if bad.size:
+        row = frame.index[bad[0]]
+        raise ValueError(
+            f"{name} row {row!r}, column {column!r}: {frame[column].iloc[bad[0]]!r} "
+            "is not a finite number"
+        )
     return values
 
 
@@ -341,6 +389,36 @@ def log_ticks(low: float, high: float) -> list[int | float]:
             if low <= value * (1 + 1e-9) and value <= high * (1 + 1e-9):
                 ticks.append(int(round(value)) if value >= 1 else float(f"{value:.12g}"))
     return ticks
+
+
+def segment_xy(
+    x0: Sequence[float] | np.ndarray,
+    y0: Sequence[float] | np.ndarray,
+    x1: Sequence[float] | np.ndarray,
+    y1: Sequence[float] | np.ndarray,
+    *,
+    dtype: type = np.float64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Line segments ``(x0, y0) -> (x1, y1)`` as the ``x``, ``y`` of one line trace.
+
+    The coordinates come as ``[x0[0], x1[0], NaN, x0[1], x1[1], NaN, ...]``: plotly.js breaks
+    a line at NaN as it does at ``None``, and stores a numeric array as one base64 string
+    (a list holding ``None`` would be stored as one JSON number at a time).
+
+    Args:
+        x0: Start x of each segment.
+        y0: Start y of each segment.
+        x1: End x of each segment.
+        y1: End y of each segment.
+        dtype: Float type of the arrays (``np.float32`` halves the stored bytes).
+
+    Returns:
+        ``(x, y)``, each ``3 * n_segments`` long.
+    """
+    gap = np.full(len(x0), np.nan)
+    x = np.column_stack([np.asarray(x0, np.float64), np.asarray(x1, np.float64), gap])
+    y = np.column_stack([np.asarray(y0, np.float64), np.asarray(y1, np.float64), gap])
+    return x.ravel().astype(dtype), y.ravel().astype(dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -444,3 +522,24 @@ def fit_map_frame(
         plot_w = min((height - frame_h) / aspect, MAP_MAX_W)
         return int(round(max(plot_w, 200) + frame_w)), height
     return width, height
+
+
+def layout_map(
+    fig: go.Figure,
+    points: np.ndarray,
+    *,
+    title: str | None,
+    width: int | None,
+    height: int | None,
+    legend_names: Sequence[str],
+) -> go.Figure:
+    """Finish a 2-D map: points filling the frame (:func:`fit_map_frame`), common layout.
+
+    Legend markers keep one size whatever the points' sizes. Returns ``fig``.
+    """
+    width, height = fit_map_frame(
+        fig, points, width=width, height=height, legend_names=legend_names
+    )
+    return apply_layout(
+        fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
+    )

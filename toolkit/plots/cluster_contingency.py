@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from toolkit.plots._style import IPC_SECTIONS, apply_layout
+from toolkit.data.types import IPC_SECTIONS
+from toolkit.plots._style import apply_layout
 
 
 def plot_cluster_contingency(
@@ -53,23 +54,10 @@ def plot_cluster_contingency(
     if normalize not in (None, "row", "column"):
         raise ValueError(f"normalize: expected None, 'row' or 'column', got {normalize!r}")
 
-    columns = list(contingency.columns)
-    ipc_cols = [c for s in IPC_SECTIONS for c in columns if str(c) == s]
-    other = sorted((c for c in columns if c not in ipc_cols), key=str)
-    rows = sorted(contingency.index, key=_row_key)
-    table = contingency.loc[rows, ipc_cols + other]
+    table = _ordered(contingency)
     counts = table.to_numpy().astype(np.float64)
-
-    if normalize == "row":
-        z = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        colorbar = "share of row"
-    elif normalize == "column":
-        z = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
-        colorbar = "share of column"
-    else:
-        z = counts
-        colorbar = "count"
-    y_labels = ["noise" if _is_number(r) and r == -1 else str(r) for r in rows]
+    z, colorbar = _coloured(counts, normalize)
+    y_labels = ["noise" if _is_number(r) and r == -1 else str(r) for r in table.index]
     x_labels = [str(c) for c in table.columns]
     fig = go.Figure(
         go.Heatmap(
@@ -90,6 +78,24 @@ def plot_cluster_contingency(
     )
     fig.update_xaxes(type="category", side="top", title=str(contingency.columns.name or "class"))
     return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _ordered(contingency: pd.DataFrame) -> pd.DataFrame:
+    """Rows by cluster id; IPC-section columns in A..H order, then the others sorted."""
+    columns = list(contingency.columns)
+    ipc_cols = [c for s in IPC_SECTIONS for c in columns if str(c) == s]
+    other = sorted((c for c in columns if c not in ipc_cols), key=str)
+    rows = sorted(contingency.index, key=_row_key)
+    return contingency.loc[rows, ipc_cols + other]
+
+
+def _coloured(counts: np.ndarray, normalize: str | None) -> tuple[np.ndarray, str]:
+    """The heatmap's colour values and the colour bar's title."""
+    if normalize == "row":
+        return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1), "share of row"
+    if normalize == "column":
+        return counts / np.maximum(counts.sum(axis=0, keepdims=True), 1), "share of column"
+    return counts, "count"
 
 
 def _row_key(row: object) -> tuple[bool, object]:

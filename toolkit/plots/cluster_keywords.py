@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from toolkit._validation import check_int
 from toolkit.plots._style import apply_layout
 from toolkit.plots.cluster_map import cluster_color
 
@@ -49,34 +51,10 @@ def plot_cluster_keywords(
         >>> plot_cluster_keywords(table).data[0].y
         ('мост',)
     """
-    if not isinstance(keyword_table, pd.DataFrame):
-        raise ValueError(
-            f"keyword_table: expected a DataFrame from label_clusters(), got "
-            f"{type(keyword_table).__name__}"
-        )
-    missing = {"cluster", "size", "keywords", "scores"} - set(keyword_table.columns)
-    if missing:
-        raise ValueError(f"keyword_table: lacks column(s) {sorted(missing)}")
-    if top_n < 1:
-        raise ValueError(f"top_n: expected a positive integer, got {top_n}")
-    if n_cols < 1:
-        raise ValueError(f"n_cols: expected a positive integer, got {n_cols}")
-    rows_by_cluster = {int(r.cluster): r for r in keyword_table.itertuples(index=False)}
-    if clusters is None:
-        order = sorted(c for c in rows_by_cluster if include_noise or c >= 0)
-    else:
-        order = [int(c) for c in clusters]
-        unknown = [c for c in order if c not in rows_by_cluster]
-        if unknown:
-            raise ValueError(f"clusters: {unknown} not in keyword_table")
-    if not order:
-        raise ValueError("keyword_table: no clusters to show")
-
+    rows_by_cluster, order = _checked(keyword_table, top_n, clusters, include_noise, n_cols)
     cols = min(n_cols, len(order))
     n_rows = math.ceil(len(order) / cols)
-    names = [
-        f"{'noise' if c < 0 else c} (n={int(rows_by_cluster[c].size)})" for c in order
-    ]
+    names = [f"{'noise' if c < 0 else c} (n={int(rows_by_cluster[c].size)})" for c in order]
     fig = make_subplots(
         rows=n_rows,
         cols=cols,
@@ -107,3 +85,34 @@ def plot_cluster_keywords(
         width=width,
         height=height if height is not None else 220 * n_rows + 80,
     )
+
+
+def _checked(
+    keyword_table: pd.DataFrame,
+    top_n: int,
+    clusters: Sequence[int] | None,
+    include_noise: bool,
+    n_cols: int,
+) -> tuple[dict[int, Any], list[int]]:
+    """The table's rows by cluster id and the clusters to show, in order (inputs checked)."""
+    if not isinstance(keyword_table, pd.DataFrame):
+        raise ValueError(
+            f"keyword_table: expected a DataFrame from label_clusters(), got "
+            f"{type(keyword_table).__name__}"
+        )
+    missing = {"cluster", "size", "keywords", "scores"} - set(keyword_table.columns)
+    if missing:
+        raise ValueError(f"keyword_table: lacks column(s) {sorted(missing)}")
+    check_int(top_n, "top_n")
+    check_int(n_cols, "n_cols")
+    rows_by_cluster = {int(r.cluster): r for r in keyword_table.itertuples(index=False)}
+    if clusters is None:
+        order = sorted(c for c in rows_by_cluster if include_noise or c >= 0)
+    else:
+        order = [int(c) for c in clusters]
+        unknown = [c for c in order if c not in rows_by_cluster]
+        if unknown:
+            raise ValueError(f"clusters: {unknown} not in keyword_table")
+    if not order:
+        raise ValueError("keyword_table: no clusters to show")
+    return rows_by_cluster, order

@@ -10,15 +10,15 @@ import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 
+from toolkit._validation import check_int
+from toolkit.data.types import IPC_SECTIONS
 from toolkit.plots._style import (
     IPC_NAMES,
-    IPC_SECTIONS,
     SERIES_COLORS,
     UNKNOWN_COLOR,
-    apply_layout,
-    fit_map_frame,
     hover_text,
     ipc_section,
+    layout_map,
     round_coords,
     scatter_class,
 )
@@ -103,7 +103,7 @@ def plot_cluster_map(
         ipc: IPC code per point (only the section letter is used; ``None`` = unknown).
         keywords: ``label_clusters()`` output or a mapping ``cluster -> keywords``.
         doc_ids: Document id per point (default: the row number).
-        max_keywords: Keywords shown in legend names and hover.
+        max_keywords: Keywords shown in legend names and hover (an integer >= 0).
         title: Figure title.
         width: Figure width in pixels (``None``: from the points' aspect ratio and the
             legend; see :func:`~toolkit.plots._style.fit_map_frame`).
@@ -119,6 +119,43 @@ def plot_cluster_map(
         >>> [t.name for t in fig.data][:2]
         ['noise', 'cluster 0']
     """
+    coords, lab, texts, ipc, ids = _checked(xy, labels, texts, ipc, doc_ids)
+    kw = _keyword_lookup(keywords)
+    max_keywords = check_int(max_keywords, "max_keywords", minimum=0)
+    sections = [ipc_section(c) for c in ipc] if ipc is not None else [None] * len(ids)
+    trace_cls = scatter_class(len(ids))
+    fig = go.Figure()
+    for c in sorted(set(lab.tolist())):  # -1 sorts first
+        members = np.flatnonzero(lab == c)
+        fig.add_trace(
+            trace_cls(
+                x=coords[members, 0].astype(np.float32),  # stored as base64 "bdata"
+                y=coords[members, 1].astype(np.float32),
+                mode="markers",
+                name=_cluster_name(c, kw.get(c, [])[:max_keywords]),
+                legendgroup="clusters",
+                marker=_marker(c, [sections[i] for i in members] if ipc is not None else None),
+                opacity=0.5 if c < 0 else 0.85,
+                hovertext=[_point_hover(texts[i], ids[i], ipc, i) for i in members],
+                # the cluster and its keywords come from the trace name, stored once
+                hoverinfo="text+name",
+                customdata=[ids[i] for i in members],
+            )
+        )
+    if ipc is not None:
+        fig.add_traces(_symbol_legend(sections))
+    return layout_map(
+        fig,
+        coords,
+        title=title,
+        width=width,
+        height=height,
+        legend_names=[t.name for t in fig.data if t.showlegend is not False],
+    )
+
+
+def _checked(xy, labels, texts, ipc, doc_ids) -> tuple[np.ndarray, np.ndarray, list, list, list]:
+    """Rounded coordinates, labels, texts, IPC codes (or ``None``) and ids, checked."""
     coords = np.asarray(xy, dtype=np.float64)
     if coords.ndim != 2 or coords.shape[1] != 2:
         raise ValueError(f"xy: expected shape (n, 2), got {coords.shape}")
@@ -129,7 +166,6 @@ def plot_cluster_map(
     lab = np.asarray(labels)
     if lab.ndim != 1 or len(lab) != n:
         raise ValueError(f"labels: expected {n} labels (one per row of xy), got shape {lab.shape}")
-    lab = lab.astype(np.int64)
     texts = list(texts)
     if len(texts) != n:
         raise ValueError(f"texts: expected {n} texts (one per row of xy), got {len(texts)}")
@@ -140,67 +176,43 @@ def plot_cluster_map(
     ids = [str(i) for i in range(n)] if doc_ids is None else [str(d) for d in doc_ids]
     if len(ids) != n:
         raise ValueError(f"doc_ids: expected {n} ids (one per row of xy), got {len(ids)}")
-    kw = _keyword_lookup(keywords)
+    return coords, lab.astype(np.int64), texts, ipc, ids
 
-    sections = [ipc_section(c) for c in ipc] if ipc is not None else [None] * n
-    trace_cls = scatter_class(n)
-    fig = go.Figure()
-    clusters = sorted(set(lab.tolist()))
-    for c in clusters:  # -1 sorts first
-        members = np.flatnonzero(lab == c)
-        words = kw.get(c, [])[:max_keywords]
-        if c < 0:
-            name = "noise"
-        elif words:
-            name = f"{c}: {', '.join(words)}"
-        else:
-            name = f"cluster {c}"
-        hover = [
-            f"{hover_text(texts[i])}<br>id: {hover_text(ids[i])}"
-            f" | IPC: {hover_text(ipc[i]) if ipc is not None and ipc[i] is not None else '—'}"
-            for i in members
-        ]
-        marker: dict[str, Any] = {"color": cluster_color(c), "size": 7 if c >= 0 else 5}
-        if ipc is not None:
-            marker["symbol"] = [IPC_SYMBOLS.get(sections[i], UNKNOWN_SYMBOL) for i in members]
-        fig.add_trace(
-            trace_cls(
-                x=coords[members, 0].astype(np.float32),  # stored as base64 "bdata"
-                y=coords[members, 1].astype(np.float32),
-                mode="markers",
-                name=name,
-                legendgroup="clusters",
-                marker=marker,
-                opacity=0.5 if c < 0 else 0.85,
-                hovertext=hover,
-                # the cluster and its keywords come from the trace name, stored once
-                hoverinfo="text+name",
-                customdata=[ids[i] for i in members],
-            )
+
+def _cluster_name(cluster: int, words: list[str]) -> str:
+    """Legend name: ``"noise"``, ``"<id>: kw1, kw2, ..."`` or ``"cluster <id>"``."""
+    if cluster < 0:
+        return "noise"
+    return f"{cluster}: {', '.join(words)}" if words else f"cluster {cluster}"
+
+
+def _marker(cluster: int, sections: list[str | None] | None) -> dict[str, Any]:
+    """Cluster colour (noise smaller); with IPC codes, one symbol per point's section."""
+    marker: dict[str, Any] = {"color": cluster_color(cluster), "size": 7 if cluster >= 0 else 5}
+    if sections is not None:
+        marker["symbol"] = [IPC_SYMBOLS.get(s, UNKNOWN_SYMBOL) for s in sections]
+    return marker
+
+
+def _point_hover(text: str, doc_id: str, ipc: list | None, i: int) -> str:
+    code = hover_text(ipc[i]) if ipc is not None and ipc[i] is not None else "—"
+    return f"{hover_text(text)}<br>id: {hover_text(doc_id)} | IPC: {code}"
+
+
+def _symbol_legend(sections: list[str | None]) -> list[go.Scatter]:
+    """Legend-only traces ``"IPC A: ..."`` explaining the marker symbols present."""
+    present = [s for s in IPC_SECTIONS if s in sections]
+    if any(s is None for s in sections):
+        present.append(None)
+    return [
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=f"IPC {IPC_NAMES[s]}" if s else "IPC unknown",
+            legendgroup="ipc",
+            marker={"symbol": IPC_SYMBOLS.get(s, UNKNOWN_SYMBOL), "color": "#444444"},
+            hoverinfo="skip",
         )
-    if ipc is not None:
-        present = [s for s in IPC_SECTIONS if s in sections]
-        if any(s is None for s in sections):
-            present.append(None)
-        for s in present:
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    name=f"IPC {IPC_NAMES[s]}" if s else "IPC unknown",
-                    legendgroup="ipc",
-                    marker={"symbol": IPC_SYMBOLS.get(s, UNKNOWN_SYMBOL), "color": "#444444"},
-                    hoverinfo="skip",
-                )
-            )
-    width, height = fit_map_frame(
-        fig,
-        coords,
-        width=width,
-        height=height,
-        legend_names=[t.name for t in fig.data if t.showlegend is not False],
-    )
-    return apply_layout(
-        fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
-    )
+        for s in present
+    ]

@@ -1,31 +1,77 @@
-"""2-D map of patent titles (by IPC section) with queries, relevance links and wrong top-1 hits."""
+"""2-D map of patent titles (by IPC section) with queries, relevance links and wrong top-1 hits.
+
+:func:`plot_embedding_map` draws these traces, in this order (a trace is left out when it
+would be empty):
+
+1. ``"relevant links"``: grey lines from each query to each of its relevant titles, all
+   segments in one trace as ``[query, doc, NaN, ...]`` in ``links`` order (float32 arrays,
+   which plotly stores as base64; NaN breaks the line as ``None`` would), without a hover of
+   their own: both ends are markers whose hover names the query and the title.
+2. ``"wrong top-1 links"``: dashed red lines from a query to its top-1 title when that title
+   is not among the query's ``links`` (no hover either: the red circle at the title end names
+   the pair).
+3. Titles, one trace per IPC section present, in the fixed order A..H, then ``"IPC unknown"``
+   (grey) for missing/unrecognised codes; without ``doc_ipc`` one trace ``"titles"``. Hover
+   shows the doc id (``customdata``), the section (trace name), the full title and the IPC
+   code when it says more than the section letter.
+4. ``"wrong top-1"``: red open circles around wrongly retrieved top-1 titles.
+5. ``"queries"``: black diamonds; hover shows the query id (``customdata``) and full text.
+
+Every trace uses ``go.Scattergl`` when titles + queries exceed 2,000 points, else
+``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes have no
+tick labels, since reduced coordinates have no units; coordinates are rounded to 1e-4 of
+their span (:func:`~toolkit.plots._style.round_coords`), and the points fill the frame: axis
+ranges are their extent and the figure's size follows their aspect ratio
+(:func:`~toolkit.plots._style.fit_map_frame`), so both axes have the same scale unless
+``width`` and ``height`` are both given.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
+from toolkit.data.types import IPC_SECTIONS
 from toolkit.plots._style import (
     IPC_COLORS,
     IPC_NAMES,
-    IPC_SECTIONS,
     LINK_COLOR,
     QUERY_COLOR,
     SERIES_COLORS,
     UNKNOWN_COLOR,
     WRONG_COLOR,
     aligned_list,
-    apply_layout,
-    fit_map_frame,
+    check_finite,
     hover_text,
     ipc_section,
+    layout_map,
     round_coords,
     scatter_class,
+    segment_xy,
 )
 
 UNKNOWN_IPC_NAME = "IPC unknown"
+
+
+@dataclass(frozen=True)
+class _MapData:
+    """The checked inputs of one map: rounded coordinates, ids, texts and the pairs to draw."""
+
+    doc_xy: np.ndarray
+    doc_ids: list
+    doc_texts: list
+    doc_ipc: Sequence[str | None] | Mapping[str, str | None] | None
+    sections: list[str | None]
+    query_xy: np.ndarray
+    query_ids: list
+    query_texts: list
+    doc_index: dict  # doc id -> row
+    query_index: dict  # query id -> row
+    links: Mapping[str, Sequence[str]]
+    wrong: list[tuple[str, str]]  # (query id, wrongly retrieved top-1 doc id)
 
 
 def plot_embedding_map(
@@ -45,29 +91,9 @@ def plot_embedding_map(
 ) -> go.Figure:
     """Plot titles and queries on a 2-D map (coordinates already reduced by UMAP/PCA/...).
 
-    Traces, in this order (a trace is left out when it would be empty):
-
-    1. ``"relevant links"``: grey lines from each query to each of its relevant titles, all
-       segments in one trace as ``[query, doc, NaN, ...]`` in ``links`` order (float32 arrays,
-       which plotly stores as base64; NaN breaks the line as ``None`` would), without a
-       hover of their own: both ends are markers whose hover names the query and the title.
-    2. ``"wrong top-1 links"``: dashed red lines from a query to its top-1 title when that title
-       is not among the query's ``links`` (no hover either: the red circle at the title end
-       names the pair).
-    3. Titles, one trace per IPC section present, in the fixed order A..H, then
-       ``"IPC unknown"`` (grey) for missing/unrecognised codes; without ``doc_ipc`` one trace
-       ``"titles"``. Hover shows the doc id (``customdata``), the section (trace name), the
-       full title and the IPC code when it says more than the section letter.
-    4. ``"wrong top-1"``: red open circles around wrongly retrieved top-1 titles.
-    5. ``"queries"``: black diamonds; hover shows the query id (``customdata``) and full text.
-
-    Every trace uses ``go.Scattergl`` when titles + queries exceed 2,000 points, else
-    ``go.Scatter`` (one class for the whole figure keeps the drawing order intact). Axes have
-    no tick labels, since reduced coordinates have no units; coordinates are rounded to
-    1e-4 of their span (:func:`~toolkit.plots._style.round_coords`), and the points fill the
-    frame: axis ranges are their extent and the figure's size follows their aspect ratio
-    (:func:`~toolkit.plots._style.fit_map_frame`), so both axes have the same scale unless
-    ``width`` and ``height`` are both given.
+    The traces, their order and their hover are listed in the module docstring
+    (:mod:`toolkit.plots.embedding_map`): relevance links, wrong top-1 links, titles by IPC
+    section, wrong top-1 markers, queries.
 
     Args:
         doc_xy: Title coordinates, shape ``(n_docs, 2)``.
@@ -86,7 +112,7 @@ def plot_embedding_map(
         height: Figure height in pixels (``None``: from the points' aspect ratio).
 
     Returns:
-        The figure.
+        The figure, its points filling the frame.
 
     Raises:
         ValueError: On mismatched lengths or shapes, duplicate ids, unknown ids in
@@ -100,188 +126,194 @@ def plot_embedding_map(
         >>> [t.name for t in fig.data]
         ['relevant links', 'B: Operations; transporting', 'F: Mechanical eng.; heating', 'queries']
     """
+    m = _map_data(
+        doc_xy, doc_ids, doc_texts, doc_ipc, query_xy, query_ids, query_texts, links, top1
+    )
+    trace_cls = scatter_class(len(m.doc_ids) + len(m.query_ids))
+    fig = go.Figure()
+    relevant = [(q, d) for q, docs in m.links.items() for d in docs]
+    if relevant:
+        style = {"line": {"color": LINK_COLOR, "width": 1}, "opacity": 0.6}
+        fig.add_trace(_segments(trace_cls, m, relevant, "relevant links", **style))
+    if m.wrong:
+        style = {"line": {"color": WRONG_COLOR, "width": 1.5, "dash": "dash"}}
+        fig.add_trace(_segments(trace_cls, m, m.wrong, "wrong top-1 links", **style))
+    for name, color, members in _title_groups(m):
+        if members:
+            fig.add_trace(_titles(trace_cls, m, name, color, members))
+    if m.wrong:
+        fig.add_trace(_wrong_markers(trace_cls, m))
+    if m.query_ids:
+        fig.add_trace(_queries(trace_cls, m))
+    return layout_map(
+        fig,
+        np.vstack([m.doc_xy, m.query_xy]),
+        title=title,
+        width=width,
+        height=height,
+        legend_names=[t.name for t in fig.data],
+    )
+
+
+# ----------------------------------------------------------------------------------- checks
+
+
+def _map_data(
+    doc_xy, doc_ids, doc_texts, doc_ipc, query_xy, query_ids, query_texts, links, top1
+) -> _MapData:
+    """Check every input (the first problem raises) and return them together."""
     doc_xy_arr = _coords(doc_xy, "doc_xy")
     n_docs = doc_xy_arr.shape[0]
     doc_ids = _ids(doc_ids, "doc_ids", n_docs, "doc_xy")
     doc_texts = _aligned(doc_texts, "doc_texts", n_docs, "doc_xy")
     sections = _sections(doc_ipc, doc_ids)
     doc_index = {d: i for i, d in enumerate(doc_ids)}
-
-    if query_xy is None:
-        for name, value in (("query_ids", query_ids), ("query_texts", query_texts)):
-            if value is not None:
-                raise ValueError(f"{name} given without query_xy")
-        if links is not None or top1 is not None:
-            raise ValueError("links and top1 need the queries: pass query_xy and query_ids")
-        query_xy_arr = np.zeros((0, 2))
-        query_ids = []
-    else:
-        query_xy_arr = _coords(query_xy, "query_xy")
-        if query_ids is None:
-            raise ValueError("query_ids is required with query_xy")
-        query_ids = _ids(query_ids, "query_ids", query_xy_arr.shape[0], "query_xy")
-    n_queries = len(query_ids)
-    query_texts = (
-        list(query_ids)
-        if query_texts is None
-        else _aligned(query_texts, "query_texts", n_queries, "query_xy")
+    query_xy_arr, query_ids, query_texts = _query_inputs(
+        query_xy, query_ids, query_texts, links, top1
     )
-    query_index = {q: i for i, q in enumerate(query_ids)}
+    query_index = {q: j for j, q in enumerate(query_ids)}
     if top1 is not None and links is None:
         raise ValueError("top1 needs links (the relevant titles) to tell wrong hits apart")
     _check_links(links, query_index, doc_index)
     _check_top1(top1, query_index, doc_index)
     doc_xy_arr, query_xy_arr = round_coords(doc_xy_arr, query_xy_arr)
-
-    trace_cls = scatter_class(n_docs + n_queries)
-    fig = go.Figure()
-
-    def doc_label(i: int) -> str:
-        return f"{hover_text(doc_ids[i])}: {hover_text(doc_texts[i])}"
-
-    def query_label(j: int) -> str:
-        return f"query {hover_text(query_ids[j])}: {hover_text(query_texts[j])}"
-
-    # 1. relevant links
-    if links:
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for qid, docs in links.items():
-            j = query_index[qid]
-            for doc_id in docs:
-                i = doc_index[doc_id]
-                xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
-                ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
-        if xs:
-            fig.add_trace(
-                trace_cls(
-                    x=_gapped(xs),
-                    y=_gapped(ys),
-                    mode="lines",
-                    name="relevant links",
-                    line={"color": LINK_COLOR, "width": 1},
-                    opacity=0.6,
-                    hoverinfo="skip",  # the markers at both ends carry the hover
-                )
-            )
-
-    # 2. wrong top-1 (segments now, markers after the titles)
     relevant = {qid: set(docs) for qid, docs in (links or {}).items()}
     wrong = [
         (qid, doc_id)
         for qid, doc_id in (top1 or {}).items()
         if doc_id is not None and doc_id not in relevant.get(qid, set())
     ]
-    if wrong:
-        xs, ys = [], []
-        for qid, doc_id in wrong:
-            j, i = query_index[qid], doc_index[doc_id]
-            xs += [float(query_xy_arr[j, 0]), float(doc_xy_arr[i, 0]), None]
-            ys += [float(query_xy_arr[j, 1]), float(doc_xy_arr[i, 1]), None]
-        fig.add_trace(
-            trace_cls(
-                x=_gapped(xs),
-                y=_gapped(ys),
-                mode="lines",
-                name="wrong top-1 links",
-                line={"color": WRONG_COLOR, "width": 1.5, "dash": "dash"},
-                hoverinfo="skip",  # the red circle at the title end names the pair
-            )
-        )
-
-    # 3. titles by IPC section
-    if doc_ipc is None:
-        groups = [("titles", SERIES_COLORS[0], list(range(n_docs)))]
-    else:
-        groups = [
-            (IPC_NAMES[s], IPC_COLORS[s], [i for i in range(n_docs) if sections[i] == s])
-            for s in IPC_SECTIONS
-        ]
-        groups.append(
-            (UNKNOWN_IPC_NAME, UNKNOWN_COLOR, [i for i in range(n_docs) if sections[i] is None])
-        )
-    for name, color, members in groups:
-        if not members:
-            continue
-        fig.add_trace(
-            trace_cls(
-                x=doc_xy_arr[members, 0].astype(np.float32),  # stored as base64 "bdata"
-                y=doc_xy_arr[members, 1].astype(np.float32),
-                mode="markers",
-                name=name,
-                marker={"color": color, "size": 7, "opacity": 0.8},
-                customdata=[doc_ids[i] for i in members],
-                # id (customdata) and IPC section (trace name) are stored once, not per label
-                hovertext=[
-                    hover_text(doc_texts[i]) + _ipc_detail(doc_ipc, doc_ids, i, sections[i])
-                    for i in members
-                ],
-                hovertemplate="<b>%{customdata}</b> · %{fullData.name}<br>%{hovertext}"
-                "<extra></extra>",
-            )
-        )
-
-    # 4. wrong top-1 markers
-    if wrong:
-        fig.add_trace(
-            trace_cls(
-                x=[float(doc_xy_arr[doc_index[d], 0]) for _, d in wrong],
-                y=[float(doc_xy_arr[doc_index[d], 1]) for _, d in wrong],
-                mode="markers",
-                name="wrong top-1",
-                marker={
-                    "symbol": "circle-open",
-                    "size": 16,
-                    "color": WRONG_COLOR,
-                    "line": {"width": 2, "color": WRONG_COLOR},
-                },
-                customdata=[[q, d] for q, d in wrong],
-                hovertext=[
-                    f"wrong top-1 for {query_label(query_index[q])}<br>→ {doc_label(doc_index[d])}"
-                    for q, d in wrong
-                ],
-                hoverinfo="text",
-            )
-        )
-
-    # 5. queries
-    if n_queries:
-        fig.add_trace(
-            trace_cls(
-                x=query_xy_arr[:, 0].astype(np.float32),
-                y=query_xy_arr[:, 1].astype(np.float32),
-                mode="markers",
-                name="queries",
-                marker={
-                    "symbol": "diamond",
-                    "size": 10,
-                    "color": QUERY_COLOR,
-                    "line": {"width": 1, "color": "white"},
-                },
-                customdata=list(query_ids),
-                hovertext=[hover_text(query_texts[j]) for j in range(n_queries)],
-                hovertemplate="<b>query %{customdata}</b><br>%{hovertext}<extra></extra>",
-            )
-        )
-    width, height = fit_map_frame(
-        fig,
-        np.vstack([doc_xy_arr, query_xy_arr]),
-        width=width,
-        height=height,
-        legend_names=[t.name for t in fig.data],
-    )
-    return apply_layout(
-        fig, title=title, width=width, height=height, legend={"itemsizing": "constant"}
+    return _MapData(
+        doc_xy=doc_xy_arr,
+        doc_ids=doc_ids,
+        doc_texts=doc_texts,
+        doc_ipc=doc_ipc,
+        sections=sections,
+        query_xy=query_xy_arr,
+        query_ids=query_ids,
+        query_texts=query_texts,
+        doc_index=doc_index,
+        query_index=query_index,
+        links=links or {},
+        wrong=wrong,
     )
 
 
-def _gapped(values: list[float | None]) -> np.ndarray:
-    """Segment coordinates with ``None`` gaps as a float32 array with NaN gaps.
+def _query_inputs(query_xy, query_ids, query_texts, links, top1) -> tuple[np.ndarray, list, list]:
+    """Query coordinates, ids and texts (none: an empty ``(0, 2)`` array and empty lists)."""
+    if query_xy is None:
+        for name, value in (("query_ids", query_ids), ("query_texts", query_texts)):
+            if value is not None:
+                raise ValueError(f"{name} given without query_xy")
+        if links is not None or top1 is not None:
+            raise ValueError("links and top1 need the queries: pass query_xy and query_ids")
+        return np.zeros((0, 2)), [], []
+    query_xy_arr = _coords(query_xy, "query_xy")
+    if query_ids is None:
+        raise ValueError("query_ids is required with query_xy")
+    n_queries = query_xy_arr.shape[0]
+    query_ids = _ids(query_ids, "query_ids", n_queries, "query_xy")
+    if query_texts is None:
+        return query_xy_arr, query_ids, list(query_ids)
+    return query_xy_arr, query_ids, _aligned(query_texts, "query_texts", n_queries, "query_xy")
 
-    Plotly stores a numeric array as one base64 string; a list holding ``None`` would be
-    stored as one JSON line per number. plotly.js breaks a line at NaN as at ``None``.
+
+# ----------------------------------------------------------------------------------- traces
+
+
+def _segments(trace_cls, m: _MapData, pairs: list[tuple[str, str]], name: str, **style):
+    """One line trace of query -> title segments, without a hover of its own.
+
+    The markers at both ends carry the hover (for a wrong top-1, the red circle at the title
+    end names the pair).
     """
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+    j = [m.query_index[q] for q, _ in pairs]
+    i = [m.doc_index[d] for _, d in pairs]
+    x, y = segment_xy(
+        m.query_xy[j, 0], m.query_xy[j, 1], m.doc_xy[i, 0], m.doc_xy[i, 1], dtype=np.float32
+    )
+    return trace_cls(x=x, y=y, mode="lines", name=name, hoverinfo="skip", **style)
+
+
+def _title_groups(m: _MapData) -> list[tuple[str, str, list[int]]]:
+    """``(trace name, colour, rows)`` per IPC section A..H then unknown (or one group)."""
+    n_docs = len(m.doc_ids)
+    if m.doc_ipc is None:
+        return [("titles", SERIES_COLORS[0], list(range(n_docs)))]
+    groups = [
+        (IPC_NAMES[s], IPC_COLORS[s], [i for i in range(n_docs) if m.sections[i] == s])
+        for s in IPC_SECTIONS
+    ]
+    groups.append(
+        (UNKNOWN_IPC_NAME, UNKNOWN_COLOR, [i for i in range(n_docs) if m.sections[i] is None])
+    )
+    return groups
+
+
+def _titles(trace_cls, m: _MapData, name: str, color: str, members: list[int]):
+    """The marker trace of one group of titles."""
+    return trace_cls(
+        x=m.doc_xy[members, 0].astype(np.float32),  # stored as base64 "bdata"
+        y=m.doc_xy[members, 1].astype(np.float32),
+        mode="markers",
+        name=name,
+        marker={"color": color, "size": 7, "opacity": 0.8},
+        customdata=[m.doc_ids[i] for i in members],
+        # id (customdata) and IPC section (trace name) are stored once, not per label
+        hovertext=[
+            hover_text(m.doc_texts[i]) + _ipc_detail(m.doc_ipc, m.doc_ids, i, m.sections[i])
+            for i in members
+        ],
+        hovertemplate="<b>%{customdata}</b> · %{fullData.name}<br>%{hovertext}<extra></extra>",
+    )
+
+
+def _wrong_markers(trace_cls, m: _MapData):
+    """Red open circles around the wrongly retrieved top-1 titles, naming query and title."""
+    rows = [m.doc_index[d] for _, d in m.wrong]
+    hover = []
+    for q, d in m.wrong:
+        j, i = m.query_index[q], m.doc_index[d]
+        query = f"query {hover_text(m.query_ids[j])}: {hover_text(m.query_texts[j])}"
+        doc = f"{hover_text(m.doc_ids[i])}: {hover_text(m.doc_texts[i])}"
+        hover.append(f"wrong top-1 for {query}<br>→ {doc}")
+    return trace_cls(
+        x=[float(m.doc_xy[i, 0]) for i in rows],
+        y=[float(m.doc_xy[i, 1]) for i in rows],
+        mode="markers",
+        name="wrong top-1",
+        marker={
+            "symbol": "circle-open",
+            "size": 16,
+            "color": WRONG_COLOR,
+            "line": {"width": 2, "color": WRONG_COLOR},
+        },
+        customdata=[[q, d] for q, d in m.wrong],
+        hovertext=hover,
+        hoverinfo="text",
+    )
+
+
+def _queries(trace_cls, m: _MapData):
+    """Black diamonds, one per query."""
+    return trace_cls(
+        x=m.query_xy[:, 0].astype(np.float32),
+        y=m.query_xy[:, 1].astype(np.float32),
+        mode="markers",
+        name="queries",
+        marker={
+            "symbol": "diamond",
+            "size": 10,
+            "color": QUERY_COLOR,
+            "line": {"width": 1, "color": "white"},
+        },
+        customdata=list(m.query_ids),
+        hovertext=[hover_text(text) for text in m.query_texts],
+        hovertemplate="<b>query %{customdata}</b><br>%{hovertext}<extra></extra>",
+    )
+
+
+# ---------------------------------------------------------------------------------- helpers
 
 
 def _coords(xy, name: str) -> np.ndarray:
@@ -291,10 +323,7 @@ def _coords(xy, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be an (n, 2) array of numbers ({exc})") from None
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{name} must have shape (n, 2), got {arr.shape}")
-    bad = np.argwhere(~np.isfinite(arr))
-    if bad.size:
-        r, c = bad[0]
-        raise ValueError(f"{name}[{r}, {c}] is {arr[r, c]}; expected a finite number")
+    check_finite(arr, name)
     return arr
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from toolkit._validation import check_int
 from toolkit.plots._style import (
     SERIES_COLORS,
     apply_layout,
@@ -45,9 +46,10 @@ def plot_loss_curve(
         height: Figure height in pixels (``None``: plotly default).
 
     Returns:
-        The figure.
+        The figure: one trace per series, or two with ``smooth``.
 
     Raises:
+        TypeError: ``smooth`` is not an integer or ``None``.
         ValueError: On an empty mapping or series, non-finite values, steps that do not
             increase, or a ``smooth`` below 1.
 
@@ -56,60 +58,66 @@ def plot_loss_curve(
         >>> [t.name for t in fig.data]
         ['train', 'eval']
     """
-    if smooth is not None and (
-        isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1
-    ):
-        raise ValueError(f"smooth must be a positive integer or None, got {smooth!r}")
+    smooth = check_int(smooth, "smooth", allow_none=True)
     series = series_xy(curves, "curves")
     trace_cls = scatter_class(max(len(x) for _, x, _ in series))
     fig = go.Figure()
     for k, (name, x, y) in enumerate(series):
         color = SERIES_COLORS[k % len(SERIES_COLORS)]
-        label = hover_text(name)
-        template = f"{label}<br>step %{{x}}<br>{hover_text(y_title)} %{{y:.4g}}<extra></extra>"
-        mode = "lines+markers" if len(x) <= 50 else "lines"
-        if smooth is None or smooth == 1:
-            fig.add_trace(
-                trace_cls(
-                    x=x.tolist(),
-                    y=y.tolist(),
-                    mode=mode,
-                    name=name,
-                    line={"color": color, "width": 2},
-                    marker={"size": 5},
-                    hovertemplate=template,
-                )
-            )
-            continue
-        fig.add_trace(
+        fig.add_traces(_series_traces(trace_cls, name, x, y, color, smooth, y_title))
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
+    return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _series_traces(
+    trace_cls: type,
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    color: str,
+    smooth: int | None,
+    y_title: str,
+) -> list:
+    """One series: its losses, or (with ``smooth`` > 1) faint raw values and their mean."""
+    label = hover_text(name)
+    template = f"{label}<br>step %{{x}}<br>{hover_text(y_title)} %{{y:.4g}}<extra></extra>"
+    mode = "lines+markers" if len(x) <= 50 else "lines"
+    if smooth is None or smooth == 1:
+        return [
             trace_cls(
                 x=x.tolist(),
                 y=y.tolist(),
                 mode=mode,
-                name=f"{name} (raw)",
-                legendgroup=name,
-                showlegend=False,
-                opacity=0.3,
-                line={"color": color, "width": 1},
-                marker={"size": 3},
+                name=name,
+                line={"color": color, "width": 2},
+                marker={"size": 5},
                 hovertemplate=template,
             )
-        )
-        fig.add_trace(
-            trace_cls(
-                x=x.tolist(),
-                y=_trailing_mean(y, smooth).tolist(),
-                mode="lines",
-                name=f"{name} (mean of {smooth})",
-                legendgroup=name,
-                line={"color": color, "width": 2},
-                hovertemplate=f"{label} (mean of {smooth})<br>step %{{x}}<br>"
-                f"{hover_text(y_title)} %{{y:.4g}}<extra></extra>",
-            )
-        )
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear")
-    return apply_layout(fig, title=title, width=width, height=height)
+        ]
+    raw = trace_cls(
+        x=x.tolist(),
+        y=y.tolist(),
+        mode=mode,
+        name=f"{name} (raw)",
+        legendgroup=name,
+        showlegend=False,
+        opacity=0.3,
+        line={"color": color, "width": 1},
+        marker={"size": 3},
+        hovertemplate=template,
+    )
+    mean = trace_cls(
+        x=x.tolist(),
+        y=_trailing_mean(y, smooth).tolist(),
+        mode="lines",
+        name=f"{name} (mean of {smooth})",
+        legendgroup=name,
+        line={"color": color, "width": 2},
+        hovertemplate=f"{label} (mean of {smooth})<br>step %{{x}}<br>"
+        f"{hover_text(y_title)} %{{y:.4g}}<extra></extra>",
+    )
+    return [raw, mean]
 
 
 def _trailing_mean(y: np.ndarray, window: int) -> np.ndarray:

@@ -40,7 +40,7 @@ def plot_lr_schedule(
         height: Figure height in pixels (``None``: plotly default).
 
     Returns:
-        The figure.
+        The figure: one line trace per schedule.
 
     Raises:
         ValueError: On an empty mapping or series, negative or non-finite rates, or steps that

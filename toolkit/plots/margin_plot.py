@@ -1,4 +1,18 @@
-"""Per-query best positive vs hardest negative score (dumbbell chart), sorted by margin."""
+"""Per-query best positive vs hardest negative score (dumbbell chart), sorted by margin.
+
+:func:`plot_margins` draws these traces, in this order (an empty one is left out):
+
+1. ``"margin ≥ 0 (n=...)"``: light grey segments from hardest negative to best positive;
+2. ``"margin < 0 (n=...)"``: thick red segments for queries whose hardest negative
+   out-scores their best positive (segments in one trace, NaN between them);
+3. ``"best positive"``: green circles;
+4. ``"hardest negative"``: dark grey diamonds.
+
+Hover on the green marker shows the query id, full query text, both scores, the margin, and
+every other column of the table (e.g. the ids or titles of the two documents); on the grey
+marker, the query id and the hardest negative's score (the rest is stored once, on the green
+marker of the same row); the segments carry no hover of their own.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +20,19 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from toolkit._validation import check_int
 from toolkit.plots._style import (
     RELEVANT_COLOR,
     WRONG_COLOR,
     apply_layout,
+    finite_column,
     hover_text,
     scatter_class,
+    segment_xy,
     truncate_label,
 )
 
-# accepted column names, first match wins (``*_score`` is what ``toolkit.metrics.query_margins``
+# accepted column names, first match wins (``*_score`` is what ``toolkit.diagnostics.query_margins``
 # returns)
 _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "query_id": ("query_id",),
@@ -47,24 +64,14 @@ def plot_margins(
     ``query`` column cut to ``max_label_chars`` when present, else the ``query_id``, in an
     11 px font; without ``height`` the figure grows by :data:`ROW_PX` (16 px) per query, so
     the labels never overprint (83 queries: 1,498 px).
-    Traces, in this order (an empty one is left out):
-
-    1. ``"margin ≥ 0 (n=...)"``: light grey segments from hardest negative to best positive;
-    2. ``"margin < 0 (n=...)"``: thick red segments for queries whose hardest negative
-       out-scores their best positive (segments in one trace, ``None`` between them);
-    3. ``"best positive"``: green circles;
-    4. ``"hardest negative"``: dark grey diamonds.
-
-    Hover on the green marker shows the query id, full query text, both scores, the margin,
-    and every other column of ``table`` (e.g. the ids or titles of the two documents); on the
-    grey marker, the query id and the hardest negative's score (the rest is stored once, on
-    the green marker of the same row); the segments carry no hover of their own.
+    The traces and their hover are listed in the module docstring
+    (:mod:`toolkit.plots.margin_plot`).
 
     Args:
         table: One row per query with columns ``query_id``, ``best_positive``,
             ``hardest_negative``, ``margin`` and optionally ``query`` (text) and others. The
             ``best_positive_score``/``hardest_negative_score`` names of
-            :func:`toolkit.metrics.query_margins` are accepted too, so its output (joined
+            :func:`toolkit.diagnostics.query_margins` are accepted too, so its output (joined
             with the query texts if wanted) can be passed as is.
         max_label_chars: Longest tick label.
         title: Figure title.
@@ -73,12 +80,14 @@ def plot_margins(
             least 450).
 
     Returns:
-        The figure.
+        The figure: segments, then the two markers of each query.
 
     Raises:
+        TypeError: ``max_label_chars`` is not an integer.
         ValueError: When ``table`` is not a non-empty DataFrame, lacks a required column,
             repeats a ``query_id``, or holds a non-finite score other than a missing
-            hardest negative with its margin (the message names row and column).
+            hardest negative with its margin (the message names row and column), or
+            ``max_label_chars`` is below 2.
 
     Example:
         >>> import pandas as pd
@@ -87,6 +96,35 @@ def plot_margins(
         >>> [tr.name for tr in plot_margins(t).data]
         ['margin ≥ 0 (n=1)', 'margin < 0 (n=1)', 'best positive', 'hardest negative']
     """
+    cols, numeric = _checked(table)
+    check_int(max_label_chars, "max_label_chars", minimum=2)
+    # ascending margin, stable; rows without a negative go last
+    no_negative = np.isnan(numeric["hardest_negative"])
+    order = np.lexsort((np.nan_to_num(numeric["margin"], nan=0.0), no_negative))
+    rows = table.iloc[order]
+    pos, neg, margin = (numeric[k][order] for k in ("best_positive", "hardest_negative", "margin"))
+    qids = rows[cols["query_id"]].tolist()
+    labels = rows["query"].tolist() if "query" in table.columns else [str(q) for q in qids]
+    trace_cls = scatter_class(2 * len(rows))
+    fig = go.Figure()
+    fig.add_traces(_segment_traces(trace_cls, pos, neg, margin))
+    hover = _hovers(rows, cols, pos, neg, margin)
+    fig.add_traces(_marker_traces(trace_cls, pos, neg, qids, hover))
+    fig.update_yaxes(  # row i at y=i, the first row on top
+        tickmode="array",
+        tickvals=list(range(len(rows))),
+        ticktext=[truncate_label(t, max_label_chars) for t in labels],
+        tickfont={"size": LABEL_FONT_PX},
+        autorange="reversed",
+    )
+    fig.update_xaxes(title_text="similarity")
+    if height is None:
+        height = max(450, ROW_PX * len(rows) + _FRAME_PX)
+    return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _checked(table: pd.DataFrame) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """The column used for each role, and the three score columns as float64 (NaN: missing)."""
     if not isinstance(table, pd.DataFrame):
         raise ValueError(f"table must be a pandas DataFrame, got {type(table).__name__}")
     cols = {}
@@ -105,51 +143,32 @@ def plot_margins(
     if dup.any():
         row = table.index[int(np.argmax(dup.to_numpy()))]
         raise ValueError(f"table row {row!r}: query_id {table.at[row, 'query_id']!r} repeats")
-    numeric = {}
-    for key in ("best_positive", "hardest_negative", "margin"):
-        col = cols[key]
-        values = pd.to_numeric(table[col], errors="coerce").to_numpy(
-            dtype=np.float64, na_value=np.nan
-        )
-        # a missing hardest negative (every title relevant) is allowed with a missing margin
-        allowed = np.zeros(len(values), dtype=bool)
-        if key != "best_positive":
-            allowed = table[col].isna().to_numpy()
-        bad = np.flatnonzero(~np.isfinite(values) & ~allowed)
-        if bad.size:
-            row = table.index[bad[0]]
-            raise ValueError(
-                f"table row {row!r}, column {col!r}: {table[col].iloc[bad[0]]!r} "
-                "is not a finite number"
-            )
-        numeric[key] = values
-    no_negative = np.isnan(numeric["hardest_negative"])
-    mismatch = np.flatnonzero(no_negative != np.isnan(numeric["margin"]))
+    # a missing hardest negative (every title relevant) is allowed with a missing margin
+    numeric = {
+        key: finite_column(table, cols[key], "table", allow_missing=key != "best_positive")
+        for key in ("best_positive", "hardest_negative", "margin")
+    }
+    mismatch = np.flatnonzero(np.isnan(numeric["hardest_negative"]) != np.isnan(numeric["margin"]))
     if mismatch.size:
         row = table.index[mismatch[0]]
         raise ValueError(
             f"table row {row!r}: {cols['hardest_negative']!r} and {cols['margin']!r} must be "
             "missing together (a query whose every title is relevant has neither)"
         )
-    if max_label_chars < 2:
-        raise ValueError(f"max_label_chars must be at least 2, got {max_label_chars}")
+    return cols, numeric
 
-    # ascending margin, stable; rows without a negative go last
-    order = np.lexsort((np.nan_to_num(numeric["margin"], nan=0.0), no_negative))
-    pos = numeric["best_positive"][order]
-    neg = numeric["hardest_negative"][order]
-    margin = numeric["margin"][order]
-    rows = table.iloc[order]
-    qids = rows[cols["query_id"]].tolist()
-    has_query = "query" in table.columns
-    labels = rows["query"].tolist() if has_query else [str(q) for q in qids]
-    used = set(cols.values()) | {"query"}
-    extra = [c for c in table.columns if c not in used]
+
+def _hovers(
+    rows: pd.DataFrame, cols: dict[str, str], pos: np.ndarray, neg: np.ndarray, margin: np.ndarray
+) -> list[str]:
+    """Each row's full hover: query id and text, both scores, margin, every other column."""
+    has_query = "query" in rows.columns
+    extra = [c for c in rows.columns if c not in set(cols.values()) | {"query"}]
     hover = []
     for i in range(len(rows)):
-        parts = [f"<b>query {hover_text(qids[i])}</b>"]
+        parts = [f"<b>query {hover_text(rows[cols['query_id']].iloc[i])}</b>"]
         if has_query:
-            parts.append(hover_text(labels[i]))
+            parts.append(hover_text(rows["query"].iloc[i]))
         if np.isnan(neg[i]):
             parts.append(f"best positive {pos[i]:.3f} · no non-relevant title")
         else:
@@ -159,10 +178,12 @@ def plot_margins(
             )
         parts += [f"{hover_text(c)}: {_fmt(rows[c].iloc[i])}" for c in extra]
         hover.append("<br>".join(parts))
+    return hover
 
-    trace_cls = scatter_class(2 * len(rows))
-    fig = go.Figure()
-    ys = list(range(len(rows)))
+
+def _segment_traces(trace_cls: type, pos: np.ndarray, neg: np.ndarray, margin: np.ndarray):
+    """Hardest negative -> best positive segments: grey for margin >= 0, red below 0."""
+    traces = []
     for name, selected, line in (
         ("margin ≥ 0", ~(margin < 0) & ~np.isnan(margin), {"color": SEGMENT_COLOR, "width": 2}),
         ("margin < 0", margin < 0, {"color": WRONG_COLOR, "width": 3}),
@@ -170,59 +191,47 @@ def plot_margins(
         idx = np.flatnonzero(selected)
         if idx.size == 0:
             continue
-        xs_seg: list[float | None] = []
-        ys_seg: list[float | None] = []
-        for i in idx:
-            xs_seg += [float(neg[i]), float(pos[i]), None]
-            ys_seg += [ys[i], ys[i], None]
-        fig.add_trace(
+        x, y = segment_xy(neg[idx], idx, pos[idx], idx)
+        traces.append(
             trace_cls(
-                # numeric arrays are stored as base64; NaN breaks the line as None would
-                x=np.array([np.nan if v is None else v for v in xs_seg], dtype=np.float64),
-                y=np.array([np.nan if v is None else v for v in ys_seg], dtype=np.float64),
+                x=x,
+                y=y,
                 mode="lines",
                 name=f"{name} (n={idx.size})",
                 line=line,
                 hoverinfo="skip",  # the markers at both ends carry the hover
             )
         )
-    fig.add_trace(
-        trace_cls(
-            x=[float(v) for v in pos],
-            y=ys,
-            mode="markers",
-            name="best positive",
-            marker={"color": RELEVANT_COLOR, "size": 9, "symbol": "circle"},
-            customdata=qids,
-            hovertext=hover,
-            hoverinfo="text",
-        )
+    return traces
+
+
+def _marker_traces(
+    trace_cls: type, pos: np.ndarray, neg: np.ndarray, qids: list, hover: list[str]
+) -> list:
+    """Green best-positive circles (the row's full hover), grey hardest-negative diamonds."""
+    ys = list(range(len(qids)))
+    best = trace_cls(
+        x=[float(v) for v in pos],
+        y=ys,
+        mode="markers",
+        name="best positive",
+        marker={"color": RELEVANT_COLOR, "size": 9, "symbol": "circle"},
+        customdata=qids,
+        hovertext=hover,
+        hoverinfo="text",
     )
-    # the row's full hover is on its green marker; the grey one names the query and its
-    # own score only, so the query texts and extra columns are stored once
-    fig.add_trace(
-        trace_cls(
-            x=[None if np.isnan(v) else float(v) for v in neg],
-            y=ys,
-            mode="markers",
-            name="hardest negative",
-            marker={"color": NEGATIVE_COLOR, "size": 9, "symbol": "diamond"},
-            customdata=qids,
-            hovertemplate="<b>query %{customdata}</b><br>hardest negative %{x:.3f}"
-            "<extra></extra>",
-        )
+    # the grey marker names the query and its own score only, so the query texts and extra
+    # columns are stored once
+    hardest = trace_cls(
+        x=[None if np.isnan(v) else float(v) for v in neg],
+        y=ys,
+        mode="markers",
+        name="hardest negative",
+        marker={"color": NEGATIVE_COLOR, "size": 9, "symbol": "diamond"},
+        customdata=qids,
+        hovertemplate="<b>query %{customdata}</b><br>hardest negative %{x:.3f}<extra></extra>",
     )
-    fig.update_yaxes(
-        tickmode="array",
-        tickvals=ys,
-        ticktext=[truncate_label(t, max_label_chars) for t in labels],
-        tickfont={"size": LABEL_FONT_PX},
-        autorange="reversed",
-    )
-    fig.update_xaxes(title_text="similarity")
-    if height is None:
-        height = max(450, ROW_PX * len(rows) + _FRAME_PX)
-    return apply_layout(fig, title=title, width=width, height=height)
+    return [best, hardest]
 
 
 def _fmt(value: object) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from toolkit.plots._style import SERIES_COLORS, apply_layout, hover_text
+from toolkit.plots._style import SERIES_COLORS, apply_layout, finite_column, hover_text
 
 REQUIRED_COLUMNS = ("system", "metric", "mean", "low", "high", "n")
 
@@ -41,7 +41,7 @@ def plot_model_comparison(
         height: Figure height in pixels (``None``: plotly default).
 
     Returns:
-        The figure.
+        The figure: one bar trace per system, grouped by metric.
 
     Raises:
         ValueError: When ``results`` is not a non-empty DataFrame, lacks a column, repeats a
@@ -55,6 +55,21 @@ def plot_model_comparison(
         >>> [t.name for t in plot_model_comparison(r).data]
         ['USE', 'BM25']
     """
+    values = _checked(results)
+    metric_order = _order(results["metric"], metrics, "metrics")
+    system_order = _order(results["system"], systems, "systems")
+    fig = go.Figure()
+    for k, system in enumerate(system_order):
+        fig.add_trace(_system_bars(results, values, system, metric_order, k))
+    fig.update_xaxes(
+        title_text="metric", categoryorder="array", categoryarray=[str(m) for m in metric_order]
+    )
+    fig.update_yaxes(title_text="mean (bootstrap CI)", rangemode="tozero")
+    return apply_layout(fig, title=title, width=width, height=height, barmode="group")
+
+
+def _checked(results: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Check the table; return its ``mean``, ``low``, ``high`` and ``n`` columns as float64."""
     if not isinstance(results, pd.DataFrame):
         raise ValueError(f"results must be a pandas DataFrame, got {type(results).__name__}")
     missing = [c for c in REQUIRED_COLUMNS if c not in results.columns]
@@ -72,17 +87,7 @@ def plot_model_comparison(
             f"results row {row!r}: (system, metric) = "
             f"({results.at[row, 'system']!r}, {results.at[row, 'metric']!r}) repeats"
         )
-    values = {}
-    for col in ("mean", "low", "high", "n"):
-        arr = pd.to_numeric(results[col], errors="coerce").to_numpy(dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            row = results.index[bad[0]]
-            raise ValueError(
-                f"results row {row!r}, column {col!r}: {results[col].iloc[bad[0]]!r} "
-                "is not a finite number"
-            )
-        values[col] = arr
+    values = {col: finite_column(results, col, "results") for col in ("mean", "low", "high", "n")}
     bad = np.flatnonzero((values["low"] > values["mean"]) | (values["mean"] > values["high"]))
     if bad.size:
         row = results.index[bad[0]]
@@ -90,63 +95,59 @@ def plot_model_comparison(
             f"results row {row!r}: expected low <= mean <= high, got "
             f"{values['low'][bad[0]]} / {values['mean'][bad[0]]} / {values['high'][bad[0]]}"
         )
-    metric_order = _order(results["metric"], metrics, "metrics")
-    system_order = _order(results["system"], systems, "systems")
-    has_model = "model" in results.columns
-    lookup = {
-        (s, m): i for i, (s, m) in enumerate(zip(results["system"], results["metric"], strict=True))
-    }
+    return values
 
-    fig = go.Figure()
-    for k, system in enumerate(system_order):
-        y, plus, minus, hover = [], [], [], []
-        for metric in metric_order:
-            i = lookup.get((system, metric))
-            if i is None:
-                y.append(None)
-                plus.append(None)
-                minus.append(None)
-                hover.append(None)
-                continue
-            mean, low, high = values["mean"][i], values["low"][i], values["high"][i]
-            n = values["n"][i]
-            y.append(float(mean))
-            plus.append(float(high - mean))
-            minus.append(float(mean - low))
-            lines = [
-                f"<b>{hover_text(system)}</b> · {hover_text(metric)}",
-                f"mean {mean:.3f}, CI [{low:.3f}, {high:.3f}]",
-                f"n = {int(n) if float(n).is_integer() else n}",
-            ]
-            if has_model:
-                lines.append(f"model: {hover_text(results['model'].iloc[i])}")
-            hover.append("<br>".join(lines))
-        fig.add_trace(
-            go.Bar(
-                x=[str(m) for m in metric_order],
-                y=y,
-                name=str(system),
-                marker={"color": SERIES_COLORS[k % len(SERIES_COLORS)]},
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "thickness": 1.5,
-                    "width": 4,
-                },
-                hovertext=hover,
-                hoverinfo="text",
-            )
-        )
-    fig.update_xaxes(
-        title_text="metric", categoryorder="array", categoryarray=[str(m) for m in metric_order]
+
+def _system_bars(
+    results: pd.DataFrame, values: dict[str, np.ndarray], system: str, metric_order: list, k: int
+) -> go.Bar:
+    """One system's bars over ``metric_order`` (a gap where it lacks a metric), CI as error bars."""
+    rows = {
+        m: i
+        for i, (s, m) in enumerate(zip(results["system"], results["metric"], strict=True))
+        if s == system
+    }
+    y, plus, minus, hover = [], [], [], []
+    for metric in metric_order:
+        i = rows.get(metric)
+        if i is None:
+            y.append(None)
+            plus.append(None)
+            minus.append(None)
+            hover.append(None)
+            continue
+        mean, low, high, n = (values[c][i] for c in ("mean", "low", "high", "n"))
+        y.append(float(mean))
+        plus.append(float(high - mean))
+        minus.append(float(mean - low))
+        lines = [
+            f"<b>{hover_text(system)}</b> · {hover_text(metric)}",
+            f"mean {mean:.3f}, CI [{low:.3f}, {high:.3f}]",
+            f"n = {int(n) if float(n).is_integer() else n}",
+        ]
+        if "model" in results.columns:
+            lines.append(f"model: {hover_text(results['model'].iloc[i])}")
+        hover.append("<br>".join(lines))
+    return go.Bar(
+        x=[str(m) for m in metric_order],
+        y=y,
+        name=str(system),
+        marker={"color": SERIES_COLORS[k % len(SERIES_COLORS)]},
+        error_y={
+            "type": "data",
+            "symmetric": False,
+            "array": plus,
+            "arrayminus": minus,
+            "thickness": 1.5,
+            "width": 4,
+        },
+        hovertext=hover,
+        hoverinfo="text",
     )
-    fig.update_yaxes(title_text="mean (bootstrap CI)", rangemode="tozero")
-    return apply_layout(fig, title=title, width=width, height=height, barmode="group")
 
 
 def _order(column: pd.Series, chosen: Sequence[str] | None, name: str) -> list:
+    """``chosen`` checked against the values of ``column`` (default: them, first-seen order)."""
     present = list(dict.fromkeys(column.tolist()))
     if chosen is None:
         return present

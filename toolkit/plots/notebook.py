@@ -32,6 +32,8 @@ import os
 import warnings
 from typing import Any
 
+from toolkit._validation import check_int
+
 __all__ = [
     "PNG_COLORS",
     "RENDERER_NAME",
@@ -74,12 +76,12 @@ def quantize_png(png: bytes, colors: int = PNG_COLORS) -> bytes:
         The smaller PNG.
 
     Raises:
+        TypeError: When ``colors`` is not an integer.
         ValueError: When ``colors`` is outside 2..256 or ``png`` is not an image.
     """
     from PIL import Image, UnidentifiedImageError
 
-    if not isinstance(colors, int) or not 2 <= colors <= 256:
-        raise ValueError(f"colors must be an integer in 2..256, got {colors!r}")
+    check_int(colors, "colors", minimum=2, maximum=256)
     try:
         image = Image.open(io.BytesIO(png))
         image.load()
@@ -198,12 +200,12 @@ def setup_notebook(
         The renderer default now in use.
 
     Raises:
+        TypeError: When ``colors`` is not an integer.
         ValueError: When ``colors`` is outside 2..256 or ``scale`` is not positive.
     """
     import plotly.io as pio
 
-    if not isinstance(colors, int) or not 2 <= colors <= 256:
-        raise ValueError(f"colors must be an integer in 2..256, got {colors!r}")
+    check_int(colors, "colors", minimum=2, maximum=256)
     if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
         raise ValueError(f"scale must be a positive number, got {scale!r}")
     if static is None:

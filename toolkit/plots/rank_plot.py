@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from toolkit._validation import check_int
 from toolkit.plots._style import (
     SERIES_COLORS,
     WRONG_COLOR,
@@ -57,28 +58,54 @@ def plot_rank(
         height: Figure height in pixels (``None``: plotly default).
 
     Returns:
-        The figure.
+        The figure: the ranked queries, then the queries without one (if any).
 
     Raises:
+        TypeError: ``depth`` or a ``k`` in ``k_lines`` is not an integer.
         ValueError: On an empty mapping, a rank that is not a positive integer (or above
-            ``depth``), or a non-positive ``k`` in ``k_lines``.
+            ``depth``), or a ``depth`` or ``k`` below 1.
 
     Example:
         >>> fig = plot_rank({"q1": 3, "q2": 1, "q3": None})
         >>> list(fig.data[0].customdata), list(fig.data[1].customdata)
         (['q2', 'q1'], ['q3'])
     """
+    found, missing, k_values = _checked(first_relevant_ranks, depth, k_lines)
+    texts = query_texts or {}
+    trace_cls = scatter_class(len(found) + len(missing))
+    fig = go.Figure()
+    hover = [_hover(texts, q, f"first relevant at rank {r}") for r, _, q in found]
+    fig.add_trace(_ranked_trace(trace_cls, found, hover))
+    top = max([r for r, _, _ in found] + k_values + [1])
+    if depth is not None:
+        missing_y, what = 1.5 * depth, f"no relevant title in top-{depth}"
+    else:
+        missing_y, what = (1.5 * top if log_y else top + 1), "no relevant title retrieved"
+    if missing:
+        hover = [_hover(texts, q, what) for q in missing]
+        fig.add_trace(_missing_trace(trace_cls, missing, len(found), missing_y, hover))
+        _hline(fig, missing_y, "not retrieved", WRONG_COLOR, "dot", log_y, top=True)
+    for k in k_values:
+        _hline(fig, k + 0.5, f"k={k}", "#555555", "dash", log_y, top=False)
+    fig.update_xaxes(title_text="queries, sorted by rank")
+    fig.update_yaxes(title_text="rank of first relevant title", type="log" if log_y else "linear")
+    if log_y:  # up to the highest marker or line
+        _log_rank_axis(fig, max(top + 0.5, missing_y if missing else 1.0))
+    return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _checked(
+    first_relevant_ranks: Mapping[str, int | None] | pd.Series,
+    depth: int | None,
+    k_lines: Sequence[int],
+) -> tuple[list[tuple[int, int, object]], list[object], list[int]]:
+    """Sorted ``[(rank, position, query id), ...]``, the ids without a rank, the k values."""
     if isinstance(first_relevant_ranks, pd.Series):
         first_relevant_ranks = dict(first_relevant_ranks.items())
     if not isinstance(first_relevant_ranks, Mapping) or not first_relevant_ranks:
         raise ValueError("first_relevant_ranks must be a non-empty mapping query_id -> rank")
-    if depth is not None and (not _is_int(depth) or depth < 1):
-        raise ValueError(f"depth must be a positive integer, got {depth!r}")
-    k_values = []
-    for k in k_lines:
-        if not _is_int(k) or k < 1:
-            raise ValueError(f"k_lines must hold positive integers, got {k!r}")
-        k_values.append(int(k))
+    depth = check_int(depth, "depth", allow_none=True)
+    k_values = [check_int(k, f"k_lines[{i}]") for i, k in enumerate(k_lines)]
     found: list[tuple[int, int, object]] = []
     missing: list[object] = []
     for pos, (qid, rank) in enumerate(first_relevant_ranks.items()):
@@ -93,65 +120,57 @@ def plot_rank(
             raise ValueError(f"first_relevant_ranks[{qid!r}] = {rank} is above depth={depth}")
         found.append((int(rank), pos, qid))
     found.sort()
-    texts = query_texts or {}
+    return found, missing, k_values
 
-    def hover(qid, what: str) -> str:
-        text = texts.get(qid)
-        line = f"<br>{hover_text(text)}" if text is not None else ""
-        return f"<b>query {hover_text(qid)}</b>{line}<br>{what}"
 
-    trace_cls = scatter_class(len(first_relevant_ranks))
-    fig = go.Figure()
-    fig.add_trace(
-        trace_cls(
-            x=list(range(1, len(found) + 1)),
-            y=[r for r, _, _ in found],
-            mode="markers",
-            name="first relevant rank",
-            marker={"color": SERIES_COLORS[0], "size": 7},
-            customdata=[q for _, _, q in found],
-            hovertext=[hover(q, f"first relevant at rank {r}") for r, _, q in found],
-            hoverinfo="text",
-        )
+def _ranked_trace(trace_cls: type, found: list[tuple[int, int, object]], hover: list[str]):
+    """The queries with a rank, at x = 1, 2, ... in ``found`` order."""
+    return trace_cls(
+        x=list(range(1, len(found) + 1)),
+        y=[r for r, _, _ in found],
+        mode="markers",
+        name="first relevant rank",
+        marker={"color": SERIES_COLORS[0], "size": 7},
+        customdata=[q for _, _, q in found],
+        hovertext=hover,
+        hoverinfo="text",
     )
-    top = max([r for r, _, _ in found] + k_values + [1])
-    if depth is not None:
-        missing_y = 1.5 * depth
-        missing_what = f"no relevant title in top-{depth}"
-    else:
-        missing_y = 1.5 * top if log_y else top + 1
-        missing_what = "no relevant title retrieved"
-    if missing:
-        fig.add_trace(
-            trace_cls(
-                x=list(range(len(found) + 1, len(found) + len(missing) + 1)),
-                y=[missing_y] * len(missing),
-                mode="markers",
-                name=f"no relevant retrieved (n={len(missing)})",
-                marker={"color": WRONG_COLOR, "symbol": "x", "size": 9},
-                customdata=list(missing),
-                hovertext=[hover(q, missing_what) for q in missing],
-                hoverinfo="text",
-            )
-        )
-        _hline(fig, missing_y, "not retrieved", WRONG_COLOR, "dot", log_y, top=True)
-    for k in k_values:
-        _hline(fig, k + 0.5, f"k={k}", "#555555", "dash", log_y, top=False)
-    fig.update_xaxes(title_text="queries, sorted by rank")
-    fig.update_yaxes(title_text="rank of first relevant title", type="log" if log_y else "linear")
-    if log_y:
-        # explicit 1-2-5 ticks over an explicit range: plotly's default log ticks label the
-        # minor ticks with single digits ("8 9 10 2 3"), unreadable on a rank axis
-        y_top = max(top + 0.5, missing_y if missing else 1.0)  # highest marker or line
-        ticks = log_ticks(1, y_top)
-        fig.update_yaxes(
-            range=[float(np.log10(0.8)), float(np.log10(y_top * 1.25))],
-            tickmode="array",
-            tickvals=ticks,
-            ticktext=[str(t) for t in ticks],
-            minor={"showgrid": False},
-        )
-    return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _missing_trace(trace_cls: type, missing: list, after: int, y: float, hover: list[str]):
+    """Red crosses for the queries without a relevant title, at height ``y`` after the rest."""
+    return trace_cls(
+        x=list(range(after + 1, after + len(missing) + 1)),
+        y=[y] * len(missing),
+        mode="markers",
+        name=f"no relevant retrieved (n={len(missing)})",
+        marker={"color": WRONG_COLOR, "symbol": "x", "size": 9},
+        customdata=list(missing),
+        hovertext=hover,
+        hoverinfo="text",
+    )
+
+
+def _hover(texts: Mapping[str, str], qid: object, what: str) -> str:
+    text = texts.get(qid)
+    line = f"<br>{hover_text(text)}" if text is not None else ""
+    return f"<b>query {hover_text(qid)}</b>{line}<br>{what}"
+
+
+def _log_rank_axis(fig: go.Figure, y_top: float) -> None:
+    """Label a log rank axis at 1, 2, 5, 10, ... only, from 0.8 to 1.25 x ``y_top``.
+
+    Explicit 1-2-5 ticks over an explicit range: plotly's default log ticks label the minor
+    ticks with single digits ("8 9 10 2 3"), unreadable on a rank axis.
+    """
+    ticks = log_ticks(1, y_top)
+    fig.update_yaxes(
+        range=[float(np.log10(0.8)), float(np.log10(y_top * 1.25))],
+        tickmode="array",
+        tickvals=ticks,
+        ticktext=[str(t) for t in ticks],
+        minor={"showgrid": False},
+    )
 
 
 def _is_int(value: object) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from toolkit._validation import check_int
 from toolkit.plots._style import NONRELEVANT_COLOR, RELEVANT_COLOR, apply_layout, as_vector
 
 _KINDS = ("histogram", "violin")
@@ -43,7 +44,7 @@ def plot_similarity_distribution(
     green, non-relevant grey; every trace's legend name carries its ``n``. The histogram stores
     only the bins in the figure; violins store every score (mind the notebook size for 100k+).
 
-    From the long table ``df`` of :func:`toolkit.metrics.pair_similarities`:
+    From the long table ``df`` of :func:`toolkit.diagnostics.pair_similarities`:
     ``plot_similarity_distribution(df.score[df.relevant], df.score[~df.relevant])``.
 
     Args:
@@ -115,8 +116,7 @@ def _systems(relevant, nonrelevant) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def _edges(bins, rel: np.ndarray, non: np.ndarray) -> np.ndarray:
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
-        if bins < 1:
-            raise ValueError(f"bins must be a positive integer, got {bins}")
+        check_int(bins, "bins")
         both = np.concatenate([rel, non])
         lo, hi = float(both.min()), float(both.max())
         if hi == lo:  # numpy's own convention for a zero range

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from toolkit._validation import check_int
 from toolkit.plots._style import (
     WRONG_COLOR,
     aligned_list,
     apply_layout,
+    check_finite,
     hover_text,
     truncate_label,
 )
@@ -67,8 +69,9 @@ def plot_similarity_heatmap(
         The figure: one heatmap trace, one rectangle shape per relevant cell.
 
     Raises:
+        TypeError: ``max_label_chars`` is not an integer.
         ValueError: When the shapes of ``scores``, the labels or ``relevant_mask`` disagree,
-            or ``scores`` holds NaN/inf.
+            ``scores`` holds NaN/inf, or ``max_label_chars`` is below 2.
 
     Example:
         >>> fig = plot_similarity_heatmap([[0.9, 0.1]], query_labels=["насос"],
@@ -76,88 +79,104 @@ def plot_similarity_heatmap(
         >>> len(fig.layout.shapes)
         1
     """
+    z = _scores(scores)
+    n_q, n_d = z.shape
+    query_labels = _labels(query_labels, "query_labels", n_q, "rows")
+    doc_labels = _labels(doc_labels, "doc_labels", n_d, "columns")
+    mask = np.zeros_like(z, dtype=bool) if relevant_mask is None else _mask(relevant_mask, z.shape)
+    check_int(max_label_chars, "max_label_chars", minimum=2)
+    # category keys: the full labels for the hover, each text stored once
+    x_keys = _unique([hover_text(t) for t in doc_labels])
+    y_keys = _unique([hover_text(t) for t in query_labels])
+    zmin = float(z.min()) if zmin is None else zmin
+    zmax = float(z.max()) if zmax is None else zmax
+    fig = go.Figure(_heatmap(z, x_keys, y_keys, mask, colorscale, zmin, zmax))
+    for i, j in np.argwhere(mask):
+        fig.add_shape(_outline(int(i), int(j)))
+    x_axis = _category_axis(x_keys, doc_labels, max_label_chars)
+    fig.update_xaxes(**x_axis, tickangle=-45, title_text="title")
+    y_axis = _category_axis(y_keys, query_labels, max_label_chars)
+    fig.update_yaxes(**y_axis, autorange="reversed", title_text="query")
+    if width is None:
+        width = max(700, CELL_W_PX * n_d + _FRAME_W_PX)
+    if height is None:
+        height = max(450, CELL_H_PX * n_q + _FRAME_H_PX)
+    return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _scores(scores) -> np.ndarray:
+    """The scores as a non-empty, finite 2-D float64 array."""
     try:
         z = np.asarray(scores, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"scores must be a 2-D array of numbers ({exc})") from None
     if z.ndim != 2 or 0 in z.shape:
         raise ValueError(f"scores must be a non-empty 2-D array, got shape {z.shape}")
-    bad = np.argwhere(~np.isfinite(z))
-    if bad.size:
-        r, c = bad[0]
-        raise ValueError(f"scores[{r}, {c}] is {z[r, c]}; expected a finite number")
-    n_q, n_d = z.shape
-    query_labels = _labels(query_labels, "query_labels", n_q, "rows")
-    doc_labels = _labels(doc_labels, "doc_labels", n_d, "columns")
-    if relevant_mask is None:
-        mask = np.zeros_like(z, dtype=bool)
-    else:
-        mask_raw = np.asarray(relevant_mask)
-        if mask_raw.shape != z.shape:
-            raise ValueError(
-                f"relevant_mask has shape {mask_raw.shape} but scores has shape {z.shape}"
-            )
-        if mask_raw.dtype != bool and not np.isin(mask_raw, (0, 1)).all():
-            raise ValueError("relevant_mask must hold booleans (or 0/1)")
-        mask = mask_raw.astype(bool)
-    if max_label_chars < 2:
-        raise ValueError(f"max_label_chars must be at least 2, got {max_label_chars}")
+    check_finite(z, "scores")
+    return z
 
-    x_keys = _unique([hover_text(t) for t in doc_labels])
-    y_keys = _unique([hover_text(t) for t in query_labels])
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=x_keys,
-            y=y_keys,
-            customdata=mask.astype(np.uint8),
-            hovertemplate=(
-                "query: %{y}<br>title: %{x}<br>relevant: %{customdata} (1 yes, 0 no)"
-                "<br>score: %{z:.3f}<extra></extra>"
-            ),
-            colorscale=colorscale,
-            zmin=float(z.min()) if zmin is None else zmin,
-            zmax=float(z.max()) if zmax is None else zmax,
-            colorbar={"title": {"text": "similarity"}},
-        )
+
+def _mask(relevant_mask, shape: tuple[int, int]) -> np.ndarray:
+    """``relevant_mask`` as a boolean array of the scores' shape."""
+    mask_raw = np.asarray(relevant_mask)
+    if mask_raw.shape != shape:
+        raise ValueError(f"relevant_mask has shape {mask_raw.shape} but scores has shape {shape}")
+    if mask_raw.dtype != bool and not np.isin(mask_raw, (0, 1)).all():
+        raise ValueError("relevant_mask must hold booleans (or 0/1)")
+    return mask_raw.astype(bool)
+
+
+def _heatmap(
+    z: np.ndarray,
+    x_keys: list[str],
+    y_keys: list[str],
+    mask: np.ndarray,
+    colorscale: str,
+    zmin: float,
+    zmax: float,
+) -> go.Heatmap:
+    """The heatmap trace; the hover reads both texts from the axes and relevance per cell."""
+    return go.Heatmap(
+        z=z,
+        x=x_keys,
+        y=y_keys,
+        customdata=mask.astype(np.uint8),
+        hovertemplate=(
+            "query: %{y}<br>title: %{x}<br>relevant: %{customdata} (1 yes, 0 no)"
+            "<br>score: %{z:.3f}<extra></extra>"
+        ),
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        colorbar={"title": {"text": "similarity"}},
     )
-    for i, j in np.argwhere(mask):
-        fig.add_shape(
-            type="rect",
-            xref="x",
-            yref="y",
-            x0=float(j) - 0.5,
-            x1=float(j) + 0.5,
-            y0=float(i) - 0.5,
-            y1=float(i) + 0.5,
-            line={"color": OUTLINE_COLOR, "width": 2},
-            fillcolor="rgba(0,0,0,0)",
-        )
-    fig.update_xaxes(
-        type="category",
-        tickmode="array",
-        tickvals=x_keys,
-        ticktext=[truncate_label(t, max_label_chars) for t in doc_labels],
-        tickangle=-45,
-        tickfont={"size": LABEL_FONT_PX},
-        showgrid=False,
-        title_text="title",
-    )
-    fig.update_yaxes(
-        type="category",
-        tickmode="array",
-        tickvals=y_keys,
-        ticktext=[truncate_label(t, max_label_chars) for t in query_labels],
-        tickfont={"size": LABEL_FONT_PX},
-        autorange="reversed",
-        showgrid=False,
-        title_text="query",
-    )
-    if width is None:
-        width = max(700, CELL_W_PX * n_d + _FRAME_W_PX)
-    if height is None:
-        height = max(450, CELL_H_PX * n_q + _FRAME_H_PX)
-    return apply_layout(fig, title=title, width=width, height=height)
+
+
+def _outline(i: int, j: int) -> dict:
+    """The rectangle shape around cell ``(i, j)``."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "y",
+        "x0": float(j) - 0.5,
+        "x1": float(j) + 0.5,
+        "y0": float(i) - 0.5,
+        "y1": float(i) + 0.5,
+        "line": {"color": OUTLINE_COLOR, "width": 2},
+        "fillcolor": "rgba(0,0,0,0)",
+    }
+
+
+def _category_axis(keys: list[str], labels: list, max_label_chars: int) -> dict:
+    """A categorical axis over ``keys``, ticks labelled with the cut ``labels``."""
+    return {
+        "type": "category",
+        "tickmode": "array",
+        "tickvals": keys,
+        "ticktext": [truncate_label(t, max_label_chars) for t in labels],
+        "tickfont": {"size": LABEL_FONT_PX},
+        "showgrid": False,
+    }
 
 
 def _labels(labels, name: str, n: int, what: str) -> list:

@@ -4,8 +4,6 @@
 * :func:`embedding_drift` -- cosine of each text's vector to its base vector, and how many
   of its k nearest neighbours stay;
 * :func:`drift_summary` -- both, one row per trained model (notebook 02's table).
-
-Moved out of :mod:`toolkit.training` (which still re-exports the three names).
 """
 
 from __future__ import annotations
@@ -16,6 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from toolkit._validation import check_int
+from toolkit.ranking import top_k
+
+__all__ = ["drift_summary", "embedding_drift", "weight_drift"]
 
 # --------------------------------------------------------------------------- drift
 
@@ -115,22 +118,21 @@ def embedding_drift(
         shared top-k neighbours.
 
     Raises:
+        TypeError: ``k`` or ``batch_size`` is not an integer.
         ValueError: If fewer than 2 texts are given, ``k < 1``, or the dimensions differ.
     """
+    k = check_int(k, "k")
+    batch_size = check_int(batch_size, "batch_size")
     texts = list(texts)
     if len(texts) < 2:
         raise ValueError(f"texts: expected at least 2 texts, got {len(texts)}")
-    if k < 1:
-        raise ValueError(f"k={k!r}: expected an int >= 1")
-    k = min(int(k), len(texts) - 1)
+    k = min(k, len(texts) - 1)
     kw = dict(normalize_embeddings=True, convert_to_numpy=True, batch_size=batch_size)
     eb = np.asarray(base.encode(texts, **kw), dtype=np.float64)
     et = np.asarray(tuned.encode(texts, **kw), dtype=np.float64)
     if eb.shape != et.shape:
         raise ValueError(f"embedding shapes differ: base {eb.shape}, tuned {et.shape}")
     cos = np.sum(eb * et, axis=1)
-
-    from toolkit.diagnostics import top_k
 
     def neighbours(e: np.ndarray) -> np.ndarray:
         sim = e @ e.T

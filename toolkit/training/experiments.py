@@ -9,16 +9,15 @@
   run (:class:`CVResult`); queries that share a relevant title stay in one fold;
 * the building blocks: :func:`select_lr` (any dev-scoring function), :func:`kfold_by_query`
   (optionally by group), :func:`title_groups` (connected components of the query-title
-  graph), :func:`repeat_over_seeds` (moved from :mod:`toolkit.training`, which still
-  re-exports the old names).
+  graph), :func:`repeat_over_seeds`.
 
 Every run is trained by :func:`toolkit.training.finetune` and scored by
 :func:`toolkit.evaluation.evaluate_system`, the same path as every other evaluation.
 
 Example:
     >>> import toolkit
-    >>> from toolkit.experiments import cross_validate
     >>> from toolkit.training import get_recipe
+    >>> from toolkit.training.experiments import cross_validate
     >>> base, rs = toolkit.load_model(), toolkit.demo()                  # doctest: +SKIP
     >>> cv = cross_validate(base, rs, get_recipe("tuned"))               # doctest: +SKIP
     >>> cv.summary                                                       # doctest: +SKIP
@@ -35,14 +34,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._validation import check_int
 from toolkit.evaluation import evaluate_system
-from toolkit.training import DEFAULT_LR_CANDIDATES, TUNED_USE, Recipe, finetune
+from toolkit.stats import aggregate_seeds
+from toolkit.training.recipes import (
+    DEFAULT_LR_CANDIDATES,
+    TUNED_USE,
+    Recipe,
+    get_recipe,
+    tuned_recipe,
+)
+from toolkit.training.run import finetune
 
 __all__ = [
     "CVResult",
+    "DEFAULT_GRID",
+    "LrSelection",
+    "MIN_SELECTION_SEEDS",
     "RecipeSelection",
     "cross_validate",
     "kfold_by_query",
+    "repeat_over_seeds",
+    "select_lr",
     "select_lr_on_split",
     "select_recipe",
     "title_groups",
@@ -88,8 +101,6 @@ def select_lr_on_split(
     Raises:
         ValueError: ``split`` is ``"test"``.
     """
-    from toolkit.training import get_recipe
-
     if split == "test":
         raise ValueError("split='test': choose hyperparameters on dev, never on the test split")
     recipe = recipe if recipe is not None else get_recipe("tuned")
@@ -213,61 +224,32 @@ def select_recipe(
         A :class:`RecipeSelection`.
 
     Raises:
+        TypeError: A seed is not an integer.
         ValueError: ``split`` is ``"test"``, fewer than 3 seeds, an empty grid value or a
             grid key that is not a recipe field.
     """
-    from toolkit.training import tuned_recipe
-
-    if split == "test":
-        raise ValueError("split='test': choose hyperparameters on dev, never on the test split")
-    seeds = [int(x) for x in seeds]
-    if len(set(seeds)) < MIN_SELECTION_SEEDS:
-        raise ValueError(
-            f"seeds={seeds!r}: expected at least {MIN_SELECTION_SEEDS} distinct seeds (one run "
-            "per candidate is one draw of the training noise)"
-        )
-    recipe = recipe if recipe is not None else tuned_recipe()
-    grid = dict(grid) if grid is not None else dict(DEFAULT_GRID)
-    for key, values in grid.items():
-        if key not in Recipe.__dataclass_fields__:
-            raise ValueError(f"grid[{key!r}]: not a Recipe field")
-        if not list(values):
-            raise ValueError(f"grid[{key!r}]: expected at least one value")
+    seeds, recipe, grid = _selection_inputs(split, seeds, recipe, grid)
     negatives_from = rs if negatives_from is None else negatives_from
-    scored = rs.split(split)
-    n_queries = len(scored.queries)
+    n_queries = len(rs.split(split).queries)
 
     def dev_score(m: Any) -> float:
         return float(evaluate_system(m, rs, split, cache=False)[metric].mean())
 
+    def train(fields: Mapping[str, Any], seed: int) -> Any:
+        return finetune(
+            model, train_pairs, recipe.replace(**fields), seed=seed,
+            negatives_from=negatives_from, extra_qrels=extra_qrels,
+        )  # fmt: skip
+
     base_score = dev_score(model)
-    keys = list(grid)
-    combos = [dict(zip(keys, c, strict=True)) for c in itertools.product(*grid.values())]
     rows, summary = [], []
     best: dict[str, Any] = {"mean": -math.inf, "model": None, "name": None, "fields": None}
-    for fields in combos:
+    for fields in (dict(zip(grid, c, strict=True)) for c in itertools.product(*grid.values())):
         name = _candidate_name(fields)
-        cand = recipe.replace(**fields)
-        scores, first_model = [], None
-        for s in seeds:
-            run = finetune(
-                model, train_pairs, cand, seed=s,
-                negatives_from=negatives_from, extra_qrels=extra_qrels,
-            )  # fmt: skip
-            score = dev_score(run.model)
-            scores.append(score)
-            rows.append({"candidate": name, **fields, "seed": s, "score": score,
-                         "peak_lr": max(run.lr_schedule)})  # fmt: skip
-            if first_model is None:
-                first_model = run.model
-            del run
-        mean = float(np.mean(scores))
-        summary.append({"candidate": name, **fields, "mean": mean,
-                        "sd": float(np.std(scores, ddof=1)), "min": float(min(scores)),
-                        "max": float(max(scores)), "n_seeds": len(scores),
-                        "gain": mean - base_score})  # fmt: skip
-        if mean > best["mean"]:  # strict: an exact tie keeps the earlier, simpler candidate
-            best.update(mean=mean, model=first_model, name=name, fields=fields)
+        row, first_model = _score_candidate(name, fields, seeds, train, dev_score, rows)
+        summary.append({**row, "gain": row["mean"] - base_score})
+        if row["mean"] > best["mean"]:  # strict: an exact tie keeps the earlier, simpler one
+            best.update(mean=row["mean"], model=first_model, name=name, fields=fields)
         del first_model
     table = pd.DataFrame(summary).set_index("candidate")
     table["chosen"] = table.index == best["name"]
@@ -281,6 +263,62 @@ def select_recipe(
         n_queries=n_queries,
         model=best["model"],
     )
+
+
+def _selection_inputs(
+    split: str,
+    seeds: Sequence[int],
+    recipe: Recipe | None,
+    grid: Mapping[str, Sequence[Any]] | None,
+) -> tuple[list[int], Recipe, dict[str, Sequence[Any]]]:
+    """Check :func:`select_recipe`'s choices; ``(seeds, recipe, grid)`` with the defaults."""
+    if split == "test":
+        raise ValueError("split='test': choose hyperparameters on dev, never on the test split")
+    seeds = [check_int(x, f"seeds[{i}]", minimum=0) for i, x in enumerate(seeds)]
+    if len(set(seeds)) < MIN_SELECTION_SEEDS:
+        raise ValueError(
+            f"seeds={seeds!r}: expected at least {MIN_SELECTION_SEEDS} distinct seeds (one run "
+            "per candidate is one draw of the training noise)"
+        )
+    recipe = recipe if recipe is not None else tuned_recipe()
+    grid = dict(grid) if grid is not None else dict(DEFAULT_GRID)
+    for key, values in grid.items():
+        if key not in Recipe.__dataclass_fields__:
+            raise ValueError(f"grid[{key!r}]: not a Recipe field")
+        if not list(values):
+            raise ValueError(f"grid[{key!r}]: expected at least one value")
+    return seeds, recipe, grid
+
+
+def _score_candidate(
+    name: str,
+    fields: Mapping[str, Any],
+    seeds: Sequence[int],
+    train: Callable[[Mapping[str, Any], int], Any],
+    dev_score: Callable[[Any], float],
+    rows: list[dict[str, Any]],
+) -> tuple[dict[str, Any], Any]:
+    """Train and score one candidate with every seed; a row per run goes to ``rows``.
+
+    Returns:
+        ``(summary row without the gain, model of the first seed)``; the other models are
+        let go at once.
+    """
+    scores, first_model = [], None
+    for s in seeds:
+        run = train(fields, s)
+        score = dev_score(run.model)
+        scores.append(score)
+        rows.append({"candidate": name, **fields, "seed": s, "score": score,
+                     "peak_lr": max(run.lr_schedule)})  # fmt: skip
+        if first_model is None:
+            first_model = run.model
+        del run
+    mean = float(np.mean(scores))
+    row = {"candidate": name, **fields, "mean": mean, "sd": float(np.std(scores, ddof=1)),
+           "min": float(min(scores)), "max": float(max(scores)),
+           "n_seeds": len(scores)}  # fmt: skip
+    return row, first_model
 
 
 @dataclass
@@ -365,26 +403,22 @@ def cross_validate(
         A :class:`CVResult`.
 
     Raises:
-        ValueError: No seed, an impossible ``folds``, or a split without queries.
+        TypeError: A seed, ``folds``, ``max_pairs`` or ``epochs`` is not an integer.
+        ValueError: No seed, an impossible ``folds``, ``max_pairs`` or ``epochs`` < 1, or a
+            split without queries.
     """
-    from toolkit.metrics import aggregate_seeds
-    from toolkit.training import finetune
-
-    seeds = [int(s) for s in seeds]
+    seeds = [check_int(s, f"seeds[{i}]", minimum=0) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError("seeds: expected at least one seed")
-    if max_pairs is not None and max_pairs < 1:
-        raise ValueError(f"max_pairs={max_pairs!r}: expected an int >= 1 or None")
-    qids = [q for s in splits for q in rs.split(s).query_ids]
-    qids = [q for q in dict.fromkeys(qids) if any(g >= 1 for g in rs.qrels.get(q, {}).values())]
-    if not qids:
-        raise ValueError(f"splits={list(splits)!r}: no query with a relevant title")
+    max_pairs = check_int(max_pairs, "max_pairs", allow_none=True)
+    epochs = check_int(epochs, "epochs", allow_none=True)
+    qids = _queries_with_relevant_titles(rs, splits)
     groups = title_groups(rs, qids) if group_by_title else None
     fold_list = kfold_by_query(qids, folds, seed=fold_seed, groups=groups)
     ks = sorted({int(m.split("@")[1]) for m in metrics if "@" in m}) or [10]
     base_table = evaluate_system(model, rs, query_ids=qids, ks=ks).set_index("query_id")
     if epochs is not None:
-        recipe = recipe.replace(epochs=int(epochs))
+        recipe = recipe.replace(epochs=epochs)
 
     rows = []
     for f, (train_q, eval_q) in enumerate(fold_list):
@@ -392,45 +426,57 @@ def cross_validate(
             pairs = _fold_pairs(rs, train_q, max_pairs, s)
             run = finetune(model, pairs, recipe, seed=s, negatives_from=rs, extra_qrels=extra_qrels)
             tuned = evaluate_system(run.model, rs, query_ids=eval_q, ks=ks, cache=False)
-            tuned = tuned.set_index("query_id")
-            row: dict[str, Any] = {
-                "fold": f + 1,
-                "seed": s,
-                "n_train_pairs": len(pairs),
-                "n_eval_queries": len(tuned),
-            }
-            for m in metrics:
-                b = float(base_table.loc[tuned.index, m].mean())
-                t = float(tuned[m].mean())
-                row.update({f"base_{m}": b, f"tuned_{m}": t, f"gain_{m}": t - b})
-            rows.append(row)
             del run
-    table = pd.DataFrame(rows)
-    summ = []
+            scores = _held_out_scores(base_table, tuned.set_index("query_id"), metrics)
+            rows.append({"fold": f + 1, "seed": s, "n_train_pairs": len(pairs), **scores})
+    summary = pd.DataFrame([_gain_summary(rows, m, len(seeds)) for m in metrics])
+    return CVResult(
+        table=pd.DataFrame(rows), summary=summary.set_index("metric"), folds=fold_list
+    )
+
+
+def _queries_with_relevant_titles(rs: Any, splits: Sequence[str]) -> list[str]:
+    """Distinct query ids of ``splits`` (in order) that have at least one relevant title."""
+    qids = [q for s in splits for q in rs.split(s).query_ids]
+    qids = [q for q in dict.fromkeys(qids) if any(g >= 1 for g in rs.qrels.get(q, {}).values())]
+    if not qids:
+        raise ValueError(f"splits={list(splits)!r}: no query with a relevant title")
+    return qids
+
+
+def _held_out_scores(
+    base_table: pd.DataFrame, tuned: pd.DataFrame, metrics: Sequence[str]
+) -> dict[str, Any]:
+    """``n_eval_queries`` and, per metric, the base and tuned means over ``tuned``'s queries."""
+    row: dict[str, Any] = {"n_eval_queries": len(tuned)}
     for m in metrics:
-        agg = aggregate_seeds(
-            [{"base": r[f"base_{m}"], "tuned": r[f"tuned_{m}"], "gain": r[f"gain_{m}"]}
-             for r in rows]
-        )  # fmt: skip
-        gains = table[f"gain_{m}"]
-        seed_sd = (
-            table.groupby("fold")[f"gain_{m}"].std(ddof=1).mean() if len(seeds) > 1 else np.nan
-        )
-        summ.append(
-            {
-                "metric": m,
-                "base": agg["base"]["mean"],
-                "tuned": agg["tuned"]["mean"],
-                "gain": agg["gain"]["mean"],
-                "gain_sd": agg["gain"]["sd"],
-                "gain_seed_sd": float(seed_sd),
-                "gain_min": float(gains.min()),
-                "gain_max": float(gains.max()),
-                "improved": int((gains > 0).sum()),
-                "runs": int(len(gains)),
-            }
-        )
-    return CVResult(table=table, summary=pd.DataFrame(summ).set_index("metric"), folds=fold_list)
+        b = float(base_table.loc[tuned.index, m].mean())
+        t = float(tuned[m].mean())
+        row.update({f"base_{m}": b, f"tuned_{m}": t, f"gain_{m}": t - b})
+    return row
+
+
+def _gain_summary(rows: list[dict[str, Any]], m: str, n_seeds: int) -> dict[str, Any]:
+    """One row of :attr:`CVResult.summary`: metric ``m`` over the runs (``rows``)."""
+    agg = aggregate_seeds(
+        [{"base": r[f"base_{m}"], "tuned": r[f"tuned_{m}"], "gain": r[f"gain_{m}"]}
+         for r in rows]
+    )  # fmt: skip
+    table = pd.DataFrame(rows)
+    gains = table[f"gain_{m}"]
+    seed_sd = table.groupby("fold")[f"gain_{m}"].std(ddof=1).mean() if n_seeds > 1 else np.nan
+    return {
+        "metric": m,
+        "base": agg["base"]["mean"],
+        "tuned": agg["tuned"]["mean"],
+        "gain": agg["gain"]["mean"],
+        "gain_sd": agg["gain"]["sd"],
+        "gain_seed_sd": float(seed_sd),
+        "gain_min": float(gains.min()),
+        "gain_max": float(gains.max()),
+        "improved": int((gains > 0).sum()),
+        "runs": int(len(gains)),
+    }
 
 
 # --------------------------------------------------------------------------- lr selection
@@ -497,22 +543,10 @@ def select_lr(
     for i, c in enumerate(candidates):
         if not c > 0:
             raise ValueError(f"candidates[{i}]={c!r}: expected a positive learning rate")
-    seeds = list(seeds) if seeds is not None else [recipe.seed]
-
-    def score(m: Any) -> float:
-        value = dev_set_eval_fn(m)
-        if not isinstance(value, Mapping):
-            return float(value)
-        key = metric
-        if key is None:
-            if len(value) != 1:
-                raise ValueError(f"metric: dev_set_eval_fn returned keys {sorted(value)}; name one")
-            key = next(iter(value))
-        if key not in value:
-            raise ValueError(f"metric={key!r}: not among the returned keys {sorted(value)}")
-        return float(value[key])
-
-    base_score = score(model)
+    if seeds is None:
+        seeds = [recipe.seed]
+    seeds = [check_int(s, f"seeds[{i}]", minimum=0) for i, s in enumerate(seeds)]
+    base_score = _dev_score(dev_set_eval_fn(model), metric)
     rows = []
     for lr in candidates:
         for s in seeds:
@@ -520,14 +554,9 @@ def select_lr(
                 model, train_pairs, recipe.replace(learning_rate=lr), seed=s,
                 negatives_from=negatives_from, extra_qrels=extra_qrels,
             )  # fmt: skip
-            rows.append(
-                {
-                    "learning_rate": lr,
-                    "seed": s,
-                    "score": score(run.model),
-                    "peak_lr": max(run.lr_schedule),
-                }
-            )
+            score = _dev_score(dev_set_eval_fn(run.model), metric)
+            rows.append({"learning_rate": lr, "seed": s, "score": score,
+                         "peak_lr": max(run.lr_schedule)})  # fmt: skip
             del run
     table = pd.DataFrame(rows)
     means = table.groupby("learning_rate", sort=False)["score"].mean()
@@ -538,6 +567,20 @@ def select_lr(
         table=table,
         base_score=base_score,
     )
+
+
+def _dev_score(value: Any, metric: str | None) -> float:
+    """What ``dev_set_eval_fn`` returned as one number: itself, or its ``metric`` entry."""
+    if not isinstance(value, Mapping):
+        return float(value)
+    key = metric
+    if key is None:
+        if len(value) != 1:
+            raise ValueError(f"metric: dev_set_eval_fn returned keys {sorted(value)}; name one")
+        key = next(iter(value))
+    if key not in value:
+        raise ValueError(f"metric={key!r}: not among the returned keys {sorted(value)}")
+    return float(value[key])
 
 
 # --------------------------------------------------------------------------- cross-validation
@@ -569,35 +612,37 @@ def kfold_by_query(
         ``n_folds`` tuples ``(train_qids, test_qids)``; the test parts partition the ids.
 
     Raises:
+        TypeError: ``n_folds`` is not an integer.
         ValueError: On duplicate ids, ``groups`` of another length, or an impossible
             ``n_folds``.
     """
     from sklearn.model_selection import GroupKFold, KFold
 
+    seed = check_int(seed, "seed", minimum=0)
     ids = list(query_ids)
     seen: set = set()
     for i, q in enumerate(ids):
         if q in seen:
             raise ValueError(f"query_ids[{i}]={q!r}: duplicate id; expected distinct query ids")
         seen.add(q)
-    if groups is not None:
+    if groups is None:
+        n_folds = check_int(n_folds, "n_folds", minimum=2, maximum=len(ids))
+        split = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.arange(len(ids)))
+    else:
         groups = list(groups)
         if len(groups) != len(ids):
             raise ValueError(
                 f"groups: {len(groups)} labels for {len(ids)} query ids; expected one per id"
             )
         n_units = len(set(groups))
-        if not (isinstance(n_folds, int) and 2 <= n_folds <= n_units):
+        n_folds = check_int(n_folds, "n_folds", minimum=2)
+        if n_folds > n_units:
             raise ValueError(
                 f"n_folds={n_folds!r}: expected an int in [2, {n_units}] (the number of query "
                 "groups; queries that share a relevant title form one group)"
             )
         gkf = GroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         split = gkf.split(np.arange(len(ids)), groups=groups)
-    else:
-        if not (isinstance(n_folds, int) and 2 <= n_folds <= len(ids)):
-            raise ValueError(f"n_folds={n_folds!r}: expected an int in [2, {len(ids)}]")
-        split = KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.arange(len(ids)))
     return [([ids[i] for i in tr], [ids[i] for i in te]) for tr, te in split]
 
 
@@ -624,6 +669,7 @@ def title_groups(rs: Any, query_ids: Sequence[str], *, min_grade: int = 1) -> li
         >>> title_groups(rs, ["a", "b", "c"])
         [0, 0, 1]
     """
+    min_grade = check_int(min_grade, "min_grade", minimum=None)
     ids = list(query_ids)
     parent = list(range(len(ids)))
 
@@ -653,4 +699,4 @@ def repeat_over_seeds(fn: Callable[[int], Any], seeds: Iterable[int] = (42, 43, 
     Returns:
         ``[fn(s) for s in seeds]``.
     """
-    return [fn(int(s)) for s in seeds]
+    return [fn(check_int(s, f"seeds[{i}]", minimum=None)) for i, s in enumerate(seeds)]

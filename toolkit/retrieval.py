@@ -1,5 +1,8 @@
 """Type a query, see ranked titles: query text(s) x a corpus x one or more systems.
 
+Home of :func:`search` (also ``toolkit.search``) and :func:`format_results`, with the input
+checks the explorer shares: :func:`check_queries`, :func:`resolve_systems`, :func:`is_model`.
+
 :func:`search` ranks a corpus of titles for free-text queries with dense models, BM25 and
 fusions of the two, and returns one tidy table (``query, system, rank, doc_id, title,
 score, grade``). ``grade`` is the qrels grade of the (query, title) pair when the query text
@@ -8,8 +11,8 @@ was never judged -- so the table shows which retrieved titles nobody has judged.
 
 It reuses the toolkit's pieces, nothing is written twice: vectors come from
 :func:`toolkit.encode` (the embedding cache), BM25 from :func:`toolkit.lexical.bm25_scores`,
-fusions from :class:`toolkit.evaluation.Fusion`, and ranks follow the tie rule of the
-metrics (:func:`toolkit.metrics.tie_order` / :func:`toolkit.metrics.rank_columns`: score
+fusions from :class:`toolkit.fusion.Fusion`, and ranks follow the tie rule of the
+metrics (:func:`toolkit.ranking.tie_order` / :func:`toolkit.ranking.rank_columns`: score
 descending, equal scores by doc id descending, as trec_eval), so the rank a title gets here
 is the rank :func:`toolkit.retrieval_metrics` scores.
 
@@ -21,8 +24,6 @@ Example:
 from __future__ import annotations
 
 import numbers
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit._validation import check_texts
+from toolkit._validation import check_int, check_texts
 
-__all__ = ["COLUMNS", "format_results", "search"]
+__all__ = [
+    "COLUMNS",
+    "check_queries",
+    "format_results",
+    "is_model",
+    "resolve_systems",
+    "search",
+]
 
 COLUMNS = ["query", "system", "rank", "doc_id", "title", "score", "grade"]
 _DENSE_ALIASES = ("dense", "default")
@@ -41,7 +49,13 @@ _DENSE_ALIASES = ("dense", "default")
 # ------------------------------------------------------------------------------------ inputs
 
 
-def _queries(queries: Any) -> list[str]:
+def check_queries(queries: Any) -> list[str]:
+    """One query text or a list of them as a list of non-blank texts, or raise naming it.
+
+    Raises:
+        TypeError: Not a str or a list of str.
+        ValueError: No query, a blank query, or a text that is not valid Unicode.
+    """
     if isinstance(queries, str):
         queries = [queries]
     out = check_texts(
@@ -118,22 +132,17 @@ def _qrels(qrels: Any) -> dict[str, dict[str, float]]:
     return out
 
 
-def _k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    return int(k)
-
-
 # ----------------------------------------------------------------------------------- systems
 
 
-def _is_model(obj: Any) -> bool:
+def is_model(obj: Any) -> bool:
+    """Whether ``obj`` is a loaded model (anything with ``encode``), not a system name."""
     return not isinstance(obj, str | bytes) and hasattr(obj, "encode")
 
 
 def _resolve_spec(spec: str, where: str) -> Any:
     """``"bm25"``, a :class:`Fusion`, or a loaded model for a system given as text."""
-    from toolkit.evaluation import Fusion
+    from toolkit.fusion import Fusion
     from toolkit.models import builtin_models, load_model
 
     text = spec.strip()
@@ -160,46 +169,65 @@ def _spec_name(spec: str) -> str:
     return path.resolve().name if path.is_dir() else spec.strip()
 
 
-def _systems(systems: Any) -> dict[str, Any]:
-    """``{name: model | "bm25" | Fusion}`` in the order given."""
-    from toolkit.evaluation import Fusion
-    from toolkit.models import load_model
+def _named_specs(systems: Any) -> list[tuple[str, Any, str]]:
+    """``[(name, spec, where)]``: a list names its specs, a dict gives the names.
 
-    if systems is None:
-        return {"dense": load_model()}
-    if isinstance(systems, str | Fusion) or _is_model(systems):
+    ``where`` is the entry's position (``systems[0]``, ``systems['bm25']``) for messages.
+    """
+    from toolkit.fusion import Fusion
+
+    if isinstance(systems, str | Fusion) or is_model(systems):
         systems = [systems]
     if isinstance(systems, Mapping):
         items = [(name, spec, f"systems[{name!r}]") for name, spec in systems.items()]
         for name, _, where in items:
             if not isinstance(name, str) or not name.strip():
                 raise ValueError(f"{where}: a system name must be non-empty text")
-    elif isinstance(systems, Sequence):
-        items = []
-        n_models = sum(1 for s in systems if _is_model(s))
-        for i, spec in enumerate(systems):
-            where = f"systems[{i}]"
-            if isinstance(spec, Fusion):
-                name = spec.name
-            elif isinstance(spec, str):
-                name = _spec_name(spec)
-            elif _is_model(spec):
-                name = "dense" if n_models == 1 else f"dense{i}"
-            else:
-                name = ""
-            items.append((name, spec, where))
-    else:
+        return items
+    if not isinstance(systems, Sequence):
         raise TypeError(
             "systems must be None, a list or a dict {name: system}, "
             f"got {type(systems).__name__}"
         )
+    items = []
+    n_models = sum(1 for s in systems if is_model(s))
+    for i, spec in enumerate(systems):
+        if isinstance(spec, Fusion):
+            name = spec.name
+        elif isinstance(spec, str):
+            name = _spec_name(spec)
+        elif is_model(spec):
+            name = "dense" if n_models == 1 else f"dense{i}"
+        else:
+            name = ""
+        items.append((name, spec, f"systems[{i}]"))
+    return items
+
+
+def resolve_systems(systems: Any) -> dict[str, Any]:
+    """``{name: model | "bm25" | Fusion}`` in the order given (see :func:`search`).
+
+    ``None`` is the default model as ``"dense"``; text specs are loaded or parsed here, so a
+    model is loaded once however often the result is searched with.
+
+    Raises:
+        TypeError: ``systems`` or one of its entries has the wrong type.
+        ValueError: No system, an unknown or repeated name, or a fusion without a dense model.
+        ModelNotAvailable: A model spec that cannot be loaded.
+    """
+    from toolkit.fusion import Fusion
+    from toolkit.models import load_model
+
+    if systems is None:
+        return {"dense": load_model()}
+    items = _named_specs(systems)
     if not items:
         raise ValueError("systems is empty; name at least one system (e.g. ['dense', 'bm25'])")
     out: dict[str, Any] = {}
     for name, spec, where in items:
         if isinstance(spec, str):
             system = _resolve_spec(spec, where)
-        elif isinstance(spec, Fusion) or _is_model(spec):
+        elif isinstance(spec, Fusion) or is_model(spec):
             system = spec
         else:
             raise TypeError(
@@ -210,7 +238,7 @@ def _systems(systems: Any) -> dict[str, Any]:
             raise ValueError(f"{where}: system name {name!r} is given twice; drop the duplicate")
         out[name] = system
     fusions = [n for n, s in out.items() if isinstance(s, Fusion)]
-    if fusions and not any(_is_model(s) for s in out.values()):
+    if fusions and not any(is_model(s) for s in out.values()):
         raise ValueError(
             f"systems: fusion {fusions[0]!r} fuses the first dense model with BM25; "
             "list a dense model too (e.g. ['dense', 'bm25', 'rrf(k=60)'])"
@@ -235,10 +263,10 @@ def _ranked(
     exactly whatever ``index`` says).
     """
     from toolkit.encoding import encode
-    from toolkit.evaluation import Fusion
+    from toolkit.fusion import Fusion
     from toolkit.index import dense_index
     from toolkit.lexical import bm25_scores
-    from toolkit.metrics import rank_columns, tie_order
+    from toolkit.ranking import rank_columns, tie_order
 
     order = tie_order(doc_ids)
 
@@ -248,12 +276,12 @@ def _ranked(
 
     needs_bm25 = any(isinstance(s, Fusion) or s == "bm25" for s in systems.values())
     needs_fusion = any(isinstance(s, Fusion) for s in systems.values())
-    first = next((n for n, s in systems.items() if _is_model(s)), None)
+    first = next((n for n, s in systems.items() if is_model(s)), None)
     bm25 = bm25_scores(queries, titles).astype(np.float64) if needs_bm25 else None
     first_matrix = None
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, system in systems.items():
-        if not _is_model(system):
+        if not is_model(system):
             continue
         q = encode(system, queries, show_progress=False)
         if needs_fusion and name == first:
@@ -302,7 +330,7 @@ def search(
             :func:`toolkit.load_model` spec (``"dense"``/``"default"``, a builtin name, a
             folder, a hub id), ``"bm25"``, or a fusion of the first dense model with BM25
             (``"rrf(k=60)"``, ``"fusion(w=0.9, norm=zscore)"`` or a
-            :class:`toolkit.evaluation.Fusion`). In a list a text spec names its system
+            :class:`toolkit.fusion.Fusion`). In a list a text spec names its system
             (a folder by its last part); a model object is ``"dense"``.
         k: Titles kept per query and system (at most the corpus size), >= 1.
         qrels: ``{query_text: {doc_id: grade}}``; its grades are used for those query
@@ -328,22 +356,35 @@ def search(
             position).
         ValueError: An empty query or corpus, an unknown system name, ``k < 1``, an
             unknown ``index``.
+        TypeError: ``k`` is not an integer.
         ModelNotAvailable: A model spec that cannot be loaded.
     """
     from toolkit.index import resolve_kind
 
-    texts = _queries(queries)
-    k = _k(k)
+    texts = check_queries(queries)
+    k = check_int(k, "k")
     doc_ids, titles, judged = _corpus(corpus)
     resolve_kind(index, len(doc_ids))  # checks the value before any model is loaded
     if qrels is not None:
         for text, grades in _qrels(qrels).items():
             judged.setdefault(text, {}).update(grades)
-    resolved = _systems(systems)
+    resolved = resolve_systems(systems)
     keep = min(k, len(doc_ids))
     index_meta: dict[str, dict[str, Any]] = {}
     ranked = _ranked(resolved, texts, titles, doc_ids, keep, index, index_meta)
+    table = _results_table(texts, ranked, doc_ids, titles, judged)
+    table.attrs["index"] = index_meta
+    return table
 
+
+def _results_table(
+    texts: list[str],
+    ranked: dict[str, tuple[np.ndarray, np.ndarray]],
+    doc_ids: list[str],
+    titles: list[str],
+    judged: dict[str, dict[str, float]],
+) -> pd.DataFrame:
+    """The tidy table of :func:`search`: one row per query x system x rank, graded."""
     rows: list[tuple] = []
     for qi, text in enumerate(texts):
         grades = judged.get(text, {})
@@ -363,7 +404,6 @@ def search(
     known = grades.dropna()
     integral = all(float(g).is_integer() for g in known)
     table["grade"] = pd.array(grades.tolist(), dtype="Int64" if integral else "Float64")
-    table.attrs["index"] = index_meta
     return table
 
 
@@ -371,8 +411,9 @@ def format_results(table: pd.DataFrame, *, width: int = 90) -> str:
     """A readable text table of :func:`search` results: one block per query and system.
 
     Each line: rank, score to 3 decimals, grade (``·`` = unjudged), title cut to ``width``
-    characters.
+    characters (an integer >= 1).
     """
+    width = check_int(width, "width")
     lines: list[str] = []
     for query, by_query in table.groupby("query", sort=False):
         lines.append(f"query: {query}")
@@ -389,18 +430,3 @@ def format_results(table: pd.DataFrame, *, width: int = 90) -> str:
     lines.append("grade: the qrels grade of (query, title); · = unjudged")
     return "\n".join(lines)
 
-
-class _CallableModule(types.ModuleType):
-    """``toolkit.search`` is both this module and the function :func:`search`.
-
-    Importing the submodule (``from toolkit.search import format_results``, done by the
-    explorer) makes Python bind ``toolkit.search`` to the module, after which
-    ``toolkit.search("...")`` failed with "'module' object is not callable" depending on
-    import order. Making the module callable keeps both spellings working in any order.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return search(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

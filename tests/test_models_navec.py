@@ -1,4 +1,4 @@
-"""Tests for toolkit.navec_model: navec word vectors as a static sentence-transformers model.
+"""Tests for toolkit.models.navec: navec word vectors as a static sentence-transformers model.
 
 The reference is the navec package itself (its own vector lookup) with a tokenisation written
 here with Python's ``re`` (a different regex engine from the model's ``tokenizers``).
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-import toolkit.navec_model as navec_model
-from toolkit.navec_model import MODEL_NAME, build_navec_model
+import toolkit.models.navec as navec_model
+from toolkit.models.navec import MODEL_NAME, build_navec_model
 
 QUERY = "роботы для доставки товаров"
 ROBOT = "РОБОТИЗИРОВАННЫЙ МОБИЛЬНЫЙ КУРЬЕРСКИЙ КОМПЛЕКС"

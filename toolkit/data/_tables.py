@@ -1,8 +1,11 @@
 """Format readers: a file, DataFrame or Dataset into a checked table with row positions.
 
+The loaders' machinery, not an API: :mod:`toolkit.data.loaders` and its neighbours read
+every file through here.
+
 Every supported format is read here: CSV / TSV, JSON lines, a JSON array of records, Parquet,
 TREC qrels and whole-file JSON documents, with the encoding checks (strict UTF-8, BOM
-accepted). A :class:`_Table` reads cells with checks whose errors name the file, the row (as
+accepted). A :class:`Table` reads cells with checks whose errors name the file, the row (as
 the format counts it) and the column. A new format is one more reader here.
 """
 
@@ -20,16 +23,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.data.types import (
-    _GRADE_HINT,
-    _PRINTABLE,
-    DataError,
-    _id_problem,
-    _ipc_problem,
-    _is_int,
-    _is_missing,
-    _text_problem,
+from toolkit.data._checks import (
+    GRADE_HINT,
+    PRINTABLE,
+    id_problem,
+    is_int,
+    is_missing,
+    text_problem,
 )
+from toolkit.data.types import DataError, ipc_problem
+
+__all__ = [
+    "BOM",
+    "QRELS_EXPECT",
+    "TREC_EXTENSIONS",
+    "Blob",
+    "Table",
+    "TableSource",
+    "decode",
+    "looks_like_rospatent",
+    "qrels_table",
+    "read_blob",
+    "read_json_document",
+    "read_table",
+    "require_columns",
+]
 
 _TABLE_EXTENSIONS = {
     ".csv": "csv",
@@ -38,14 +56,14 @@ _TABLE_EXTENSIONS = {
     ".json": "json",
     ".parquet": "parquet",
 }
-_TREC_EXTENSIONS = (".trec", ".qrels", ".txt")
-_BOM = b"\xef\xbb\xbf"
+TREC_EXTENSIONS = (".trec", ".qrels", ".txt")
+BOM = b"\xef\xbb\xbf"
 _IPC_COLUMNS = ("ipc", "doc_ipc")
-_QRELS_EXPECT = "columns query_id,doc_id,relevance or TREC lines 'qid 0 docid rel'"
+QRELS_EXPECT = "columns query_id,doc_id,relevance or TREC lines 'qid 0 docid rel'"
 
 
 @dataclass
-class _Blob:
+class Blob:
     """Raw bytes of one file plus the name shown in messages."""
 
     name: str
@@ -54,7 +72,7 @@ class _Blob:
 
 
 @dataclass
-class _Table:
+class Table:
     """A table read from one source; all cells are Python objects, positions 0-based."""
 
     df: pd.DataFrame
@@ -90,9 +108,9 @@ class _Table:
     # Each cell reader starts with a fast path for the common valid value; the slow path
     # finds and words the problem.
     def text(self, i: int, column: str, value: Any) -> str:
-        if type(value) is str and _PRINTABLE.search(value):
+        if type(value) is str and PRINTABLE.search(value):
             return value
-        problem = _text_problem(value)
+        problem = text_problem(value)
         if problem:
             if isinstance(value, str) and value == "" and self.fmt in ("csv", "tsv"):
                 problem = "empty cell; expected non-empty text"
@@ -102,17 +120,17 @@ class _Table:
     def ident(self, i: int, column: str, value: Any) -> str:
         if type(value) is str and value and value.strip() == value:
             return value
-        if _is_int(value):  # integer ids (JSON numbers, Parquet int columns) are lossless
+        if is_int(value):  # integer ids (JSON numbers, Parquet int columns) are lossless
             return str(int(value))
-        if _is_missing(value) or value == "":
+        if is_missing(value) or value == "":
             raise self.error(i, column, "missing id; expected a non-empty id")
-        problem = _id_problem(value)
+        problem = id_problem(value)
         if problem:
             raise self.error(i, column, problem)
         return value
 
     def optional_id(self, i: int, column: str, value: Any) -> str | None:
-        if _is_missing(value) or value == "":
+        if is_missing(value) or value == "":
             return None
         return self.ident(i, column, value)
 
@@ -121,11 +139,11 @@ class _Table:
             return int(value)
         if type(value) is int and value >= 0:
             return value
-        if _is_missing(value) or value == "":
-            raise self.error(i, column, f"missing relevance; expected {_GRADE_HINT}")
+        if is_missing(value) or value == "":
+            raise self.error(i, column, f"missing relevance; expected {GRADE_HINT}")
         if isinstance(value, bool | np.bool_):
-            raise self.error(i, column, f"expected {_GRADE_HINT}, got boolean {value!r}")
-        if _is_int(value):
+            raise self.error(i, column, f"expected {GRADE_HINT}, got boolean {value!r}")
+        if is_int(value):
             grade = int(value)
         elif isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
             grade = int(value)
@@ -135,21 +153,21 @@ class _Table:
             raise self.error(
                 i,
                 column,
-                f"expected {_GRADE_HINT}, got {value!r} (a float; store grades as integers)",
+                f"expected {GRADE_HINT}, got {value!r} (a float; store grades as integers)",
             )
         else:
-            raise self.error(i, column, f"expected {_GRADE_HINT}, got {value!r}")
+            raise self.error(i, column, f"expected {GRADE_HINT}, got {value!r}")
         if grade < 0:
-            raise self.error(i, column, f"negative relevance {grade}; expected {_GRADE_HINT}")
+            raise self.error(i, column, f"negative relevance {grade}; expected {GRADE_HINT}")
         return grade
 
     def field(self, i: int, column: str, value: Any) -> str | None:
         """Optional field cell: empty -> None; text kept; integers written as text."""
         if type(value) is str and value and not value.isspace() and column not in _IPC_COLUMNS:
             return value
-        if _is_missing(value) or value == "":
+        if is_missing(value) or value == "":
             return None
-        if _is_int(value):
+        if is_int(value):
             return str(int(value))
         if not isinstance(value, str):
             raise self.error(i, column, f"expected text, got {value!r} ({type(value).__name__})")
@@ -159,8 +177,8 @@ class _Table:
                 column,
                 f"whitespace-only value {value!r}; leave the cell empty when the value is unknown",
             )
-        if column in _IPC_COLUMNS and _ipc_problem(value):
-            raise self.error(i, column, _ipc_problem(value) or "")
+        if column in _IPC_COLUMNS and ipc_problem(value):
+            raise self.error(i, column, ipc_problem(value) or "")
         return value
 
 
@@ -168,9 +186,9 @@ def _is_dataset(obj: Any) -> bool:
     return hasattr(obj, "to_pandas") and not isinstance(obj, pd.DataFrame | pd.Series)
 
 
-def _blob(src: Any) -> _Blob:
+def read_blob(src: Any) -> Blob:
     """Read a path (str / PathLike) or an importlib Traversable into bytes."""
-    if isinstance(src, _Blob):
+    if isinstance(src, Blob):
         return src
     if isinstance(src, str | os.PathLike):
         path = Path(src)
@@ -179,19 +197,19 @@ def _blob(src: Any) -> _Blob:
             raise DataError(f"{name}: file not found", source=name)
         if path.is_dir():
             raise DataError(f"{name}: is a folder; expected a data file", source=name)
-        return _Blob(name, path.suffix.lower(), path.read_bytes())
+        return Blob(name, path.suffix.lower(), path.read_bytes())
     if hasattr(src, "read_bytes") and hasattr(src, "name"):
         name = str(src)
-        return _Blob(name, Path(src.name).suffix.lower(), src.read_bytes())
+        return Blob(name, Path(src.name).suffix.lower(), src.read_bytes())
     raise DataError(
         f"expected a file path, a pandas.DataFrame or a datasets.Dataset; got {type(src).__name__}"
     )
 
 
-def _decode(blob: _Blob, unit: str) -> str:
+def decode(blob: Blob, unit: str) -> str:
     """Strict UTF-8; a leading BOM is dropped silently; the error gives offset and row."""
     raw = blob.raw
-    skip = len(_BOM) if raw.startswith(_BOM) else 0
+    skip = len(BOM) if raw.startswith(BOM) else 0
     try:
         return raw[skip:].decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -205,11 +223,16 @@ def _decode(blob: _Blob, unit: str) -> str:
         ) from None
 
 
-def _empty(blob: _Blob, expect: str) -> DataError:
+def _line_error(blob: Blob, n: int, what: str) -> DataError:
+    """A problem on line ``n`` of a text file (JSON lines, a JSON document, TREC)."""
+    return DataError(f"{blob.name}, line {n}: {what}", source=blob.name, row=n)
+
+
+def _empty(blob: Blob, expect: str) -> DataError:
     return DataError(f"{blob.name}: file is empty; expected {expect}", source=blob.name)
 
 
-def _read_csv(blob: _Blob, text: str, sep: str) -> pd.DataFrame:
+def _read_csv(blob: Blob, text: str, sep: str) -> pd.DataFrame:
     try:
         df = pd.read_csv(
             io.StringIO(text),
@@ -239,7 +262,7 @@ def _read_csv(blob: _Blob, text: str, sep: str) -> pd.DataFrame:
     return df
 
 
-def _read_json_records(blob: _Blob, text: str) -> tuple[pd.DataFrame, str, list[int] | None]:
+def _read_json_records(blob: Blob, text: str) -> tuple[pd.DataFrame, str, list[int] | None]:
     # Parsed with the json module, not pandas.read_json: read_json turns an integer column
     # with a null into floats (1 -> 1.0) and skips blank lines, so neither the exact values
     # nor the line numbers in error messages would survive.
@@ -247,11 +270,7 @@ def _read_json_records(blob: _Blob, text: str) -> tuple[pd.DataFrame, str, list[
         try:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{blob.name}, line {exc.lineno}: invalid JSON ({exc.msg})",
-                source=blob.name,
-                row=exc.lineno,
-            ) from None
+            raise _line_error(blob, exc.lineno, f"invalid JSON ({exc.msg})") from None
         for n, rec in enumerate(records, start=1):
             if not isinstance(rec, dict):
                 raise DataError(
@@ -267,24 +286,16 @@ def _read_json_records(blob: _Blob, text: str) -> tuple[pd.DataFrame, str, list[
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{blob.name}, line {n}: invalid JSON ({exc.msg}, char {exc.colno})",
-                source=blob.name,
-                row=n,
-            ) from None
+            raise _line_error(blob, n, f"invalid JSON ({exc.msg}, char {exc.colno})") from None
         if not isinstance(rec, dict):
-            raise DataError(
-                f"{blob.name}, line {n}: expected one JSON object per line, got "
-                f"{type(rec).__name__}",
-                source=blob.name,
-                row=n,
-            )
+            what = f"expected one JSON object per line, got {type(rec).__name__}"
+            raise _line_error(blob, n, what)
         records.append(rec)
         lines.append(n)
     return pd.DataFrame(records, dtype=object), "jsonl", lines
 
 
-def _looks_like_rospatent(obj: Any) -> bool:
+def looks_like_rospatent(obj: Any) -> bool:
     if isinstance(obj, dict) and isinstance(obj.get("hits"), list):
         return True
     return (
@@ -295,65 +306,28 @@ def _looks_like_rospatent(obj: Any) -> bool:
     )
 
 
-class _TableSource:
-    """Wraps an already read :class:`_Table` so a loader does not read the file again."""
+class TableSource:
+    """Wraps an already read :class:`Table` so a loader does not read the file again."""
 
-    def __init__(self, tab: _Table) -> None:
+    def __init__(self, tab: Table) -> None:
         self.tab = tab
 
 
-def _read_table(
+def read_table(
     src: Any, *, expect: str = "a table", columns: Mapping[str, str] | None = None
-) -> _Table:
-    """Read any supported source into a :class:`_Table` (no column checks except renames)."""
-    if isinstance(src, _TableSource):
-        tab = _Table(src.tab.df, src.tab.name, src.tab.fmt, src.tab.lines)
+) -> Table:
+    """Read any supported source into a :class:`Table` (no column checks except renames)."""
+    if isinstance(src, TableSource):
+        tab = Table(src.tab.df, src.tab.name, src.tab.fmt, src.tab.lines)
     elif isinstance(src, pd.DataFrame):
-        tab = _Table(src.reset_index(drop=True).astype(object), "<DataFrame>", "frame")
+        tab = Table(src.reset_index(drop=True).astype(object), "<DataFrame>", "frame")
     elif _is_dataset(src):
         frame = src.to_pandas()
         if not isinstance(frame, pd.DataFrame):  # e.g. an iterable / batched Dataset
             raise DataError(f"{type(src).__name__}.to_pandas() did not return one DataFrame")
-        tab = _Table(frame.reset_index(drop=True).astype(object), "<datasets.Dataset>", "frame")
+        tab = Table(frame.reset_index(drop=True).astype(object), "<datasets.Dataset>", "frame")
     else:
-        blob = _blob(src)
-        fmt = _TABLE_EXTENSIONS.get(blob.suffix)
-        if fmt is None:
-            known = ", ".join(list(_TABLE_EXTENSIONS) + list(_TREC_EXTENSIONS))
-            raise DataError(
-                f"{blob.name}: unknown file extension {blob.suffix or '(none)'!r}; "
-                f"expected one of {known}",
-                source=blob.name,
-            )
-        if not blob.raw.strip(b" \t\r\n" + _BOM):
-            raise _empty(blob, expect)
-        if fmt == "parquet":
-            try:
-                frame = pd.read_parquet(io.BytesIO(blob.raw), dtype_backend="numpy_nullable")
-            except Exception as exc:  # pyarrow raises several types for a corrupt file
-                raise DataError(
-                    f"{blob.name}: cannot read as Parquet: {exc}", source=blob.name
-                ) from None
-            tab = _Table(frame.astype(object), blob.name, "parquet")
-        elif fmt in ("csv", "tsv"):
-            text = _decode(blob, "row")
-            frame = _read_csv(blob, text, "," if fmt == "csv" else "\t")
-            tab = _Table(frame.astype(object), blob.name, fmt)
-        else:
-            text = _decode(blob, "line")
-            if fmt == "json" and not text.lstrip().startswith("["):
-                try:
-                    whole = json.loads(text)
-                except json.JSONDecodeError:
-                    whole = None
-                if _looks_like_rospatent(whole):
-                    raise DataError(
-                        f"{blob.name}: this is a Rospatent search response, not a "
-                        f"table; read it with load_rospatent_json()",
-                        source=blob.name,
-                    )
-            frame, kind, lines = _read_json_records(blob, text)
-            tab = _Table(frame, blob.name, kind, lines)
+        tab = _read_file(read_blob(src), expect)
     if len(tab.df.columns) == 0:
         raise DataError(f"{tab.name}: no columns; expected {expect}", source=tab.name)
     if len(tab.df) == 0:
@@ -366,7 +340,47 @@ def _read_table(
     return tab
 
 
-def _rename(tab: _Table, columns: Mapping[str, str]) -> None:
+def _read_file(blob: Blob, expect: str) -> Table:
+    """A table file by its extension: Parquet, CSV / TSV, JSON lines or a JSON array."""
+    fmt = _TABLE_EXTENSIONS.get(blob.suffix)
+    if fmt is None:
+        known = ", ".join(list(_TABLE_EXTENSIONS) + list(TREC_EXTENSIONS))
+        raise DataError(
+            f"{blob.name}: unknown file extension {blob.suffix or '(none)'!r}; "
+            f"expected one of {known}",
+            source=blob.name,
+        )
+    if not blob.raw.strip(b" \t\r\n" + BOM):
+        raise _empty(blob, expect)
+    if fmt == "parquet":
+        try:
+            frame = pd.read_parquet(io.BytesIO(blob.raw), dtype_backend="numpy_nullable")
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise DataError(
+                f"{blob.name}: cannot read as Parquet: {exc}", source=blob.name
+            ) from None
+        return Table(frame.astype(object), blob.name, "parquet")
+    if fmt in ("csv", "tsv"):
+        text = decode(blob, "row")
+        frame = _read_csv(blob, text, "," if fmt == "csv" else "\t")
+        return Table(frame.astype(object), blob.name, fmt)
+    text = decode(blob, "line")
+    if fmt == "json" and not text.lstrip().startswith("["):
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            whole = None
+        if looks_like_rospatent(whole):
+            raise DataError(
+                f"{blob.name}: this is a Rospatent search response, not a "
+                f"table; read it with load_rospatent_json()",
+                source=blob.name,
+            )
+    frame, kind, lines = _read_json_records(blob, text)
+    return Table(frame, blob.name, kind, lines)
+
+
+def _rename(tab: Table, columns: Mapping[str, str]) -> None:
     found = [str(c) for c in tab.df.columns]
     renames = {}
     for ours, theirs in columns.items():
@@ -388,7 +402,7 @@ def _rename(tab: _Table, columns: Mapping[str, str]) -> None:
     tab.df = tab.df.rename(columns=renames)
 
 
-def _require_columns(tab: _Table, required: list[str], expect: str) -> None:
+def require_columns(tab: Table, required: list[str], expect: str) -> None:
     missing = [c for c in required if c not in tab.df.columns]
     if missing:
         found = ", ".join(map(str, tab.df.columns))
@@ -400,19 +414,15 @@ def _require_columns(tab: _Table, required: list[str], expect: str) -> None:
         )
 
 
-def _read_json_document(blob: _Blob, expect: str) -> Any:
+def read_json_document(blob: Blob, expect: str) -> Any:
     """Parse a whole-file JSON document; empty or invalid files raise with the line."""
-    text = _decode(blob, "line")
+    text = decode(blob, "line")
     if not text.strip():
         raise _empty(blob, expect)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(
-            f"{blob.name}, line {exc.lineno}: invalid JSON ({exc.msg})",
-            source=blob.name,
-            row=exc.lineno,
-        ) from None
+        raise _line_error(blob, exc.lineno, f"invalid JSON ({exc.msg})") from None
 
 
 def _trec_first_line(text: str) -> list[str] | None:
@@ -424,7 +434,7 @@ def _trec_first_line(text: str) -> list[str] | None:
     return None
 
 
-def _read_trec(blob: _Blob, text: str) -> _Table:
+def _read_trec(blob: Blob, text: str) -> Table:
     # Split by hand: one whitespace split per line is the whole format, and it keeps exact
     # line numbers (pandas' whitespace reader skips blank lines).
     rows, lines = [], []
@@ -433,31 +443,34 @@ def _read_trec(blob: _Blob, text: str) -> _Table:
             continue
         tokens = line.split()
         if len(tokens) != 4:
-            raise DataError(
-                f"{blob.name}, line {n}: expected 4 whitespace-separated fields "
-                f"'query_id iteration doc_id relevance', got {len(tokens)}",
-                source=blob.name,
-                row=n,
+            what = (
+                f"expected 4 whitespace-separated fields 'query_id iteration doc_id "
+                f"relevance', got {len(tokens)}"
             )
+            raise _line_error(blob, n, what)
         rows.append(tokens)
         lines.append(n)
     if not rows:
-        raise _empty(blob, _QRELS_EXPECT)
+        raise _empty(blob, QRELS_EXPECT)
     frame = pd.DataFrame(
         rows, columns=["query_id", "iteration", "doc_id", "relevance"], dtype=object
     )
-    return _Table(frame, blob.name, "trec", lines)
+    return Table(frame, blob.name, "trec", lines)
 
 
-def _qrels_table(src: Any, columns: Mapping[str, str] | None) -> _Table:
-    if isinstance(src, str | os.PathLike) or hasattr(src, "read_bytes"):
-        blob = _blob(src)
-        if blob.suffix in _TREC_EXTENSIONS or blob.suffix in (".csv", ".tsv"):
-            if not blob.raw.strip(b" \t\r\n" + _BOM):
-                raise _empty(blob, _QRELS_EXPECT)
-            text = _decode(blob, "line")
+def qrels_table(src: Any, columns: Mapping[str, str] | None) -> Table:
+    """Read qrels: a TREC file (by extension, or a CSV/TSV whose first line is TREC) or a table.
+
+    A :class:`Blob` is read as the file it names.
+    """
+    if isinstance(src, Blob | str | os.PathLike) or hasattr(src, "read_bytes"):
+        blob = read_blob(src)
+        if blob.suffix in TREC_EXTENSIONS or blob.suffix in (".csv", ".tsv"):
+            if not blob.raw.strip(b" \t\r\n" + BOM):
+                raise _empty(blob, QRELS_EXPECT)
+            text = decode(blob, "line")
             first = _trec_first_line(text)
-            if blob.suffix in _TREC_EXTENSIONS or (first and "query_id" not in first):
+            if blob.suffix in TREC_EXTENSIONS or (first and "query_id" not in first):
                 return _read_trec(blob, text)
         src = blob
-    return _read_table(src, expect=_QRELS_EXPECT, columns=columns)
+    return read_table(src, expect=QRELS_EXPECT, columns=columns)

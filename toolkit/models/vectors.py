@@ -34,7 +34,7 @@ A text that is not in the file raises :class:`UnknownTextError` naming it (the f
 many) and the file.
 
 Example:
-    >>> from toolkit.vectors import encode_to_file          # doctest: +SKIP
+    >>> from toolkit.models.vectors import encode_to_file   # doctest: +SKIP
     >>> from toolkit import load_model, encode
     >>> encode_to_file(load_model(), ["робот", "БЕТОН"], "v.parquet", model_spec="default")
     >>> model = load_model("v.parquet")
@@ -44,12 +44,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,19 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import InputModule
 
+from toolkit._io import write_atomic
 from toolkit._numerics import encode_batch_size
-from toolkit.models import ModelNotAvailable
+from toolkit._validation import check_int, check_texts
+from toolkit._versions import model_library_versions
+from toolkit.models.base import (
+    BUILTIN_MODELS,
+    HUB_ID,
+    ModelNotAvailable,
+    mark_pristine,
+    model_fingerprint,
+    model_label,
+    sha256_text,
+)
 
 __all__ = [
     "FORMAT",
@@ -273,8 +285,6 @@ def write_vectors(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from toolkit._io import write_atomic
-
     array = np.ascontiguousarray(vectors, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] != len(texts):
         raise ValueError(f"vectors: expected shape ({len(texts)}, dim), got {array.shape}")
@@ -305,21 +315,43 @@ def read_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict[s
         VectorsFileError: Anything wrong with the file (see the module docstring); the
             message names the file, and the row and text where there is one.
     """
+    path = Path(path)
+    table = _read_table(path)
+    metadata = _check_metadata(path, table.schema.metadata or {})
+    _check_columns(path, table)
+    texts = table.column("text").to_pylist()
+    where = functools.partial(_row_name, path, texts)
+    for i, text in enumerate(texts):
+        if text is None:
+            raise VectorsFileError(f"{where(i)}: the text is null")
+    vectors = _vector_rows(table.column("vector"), metadata["dim"], where)
+    if metadata["normalised"]:
+        _check_unit_rows(vectors, where)
+    texts, vectors = _distinct_rows(texts, vectors, where)
+    return texts, vectors, metadata
+
+
+def _read_table(path: Path) -> Any:
+    """The file as a ``pyarrow.Table``, or a :class:`VectorsFileError` naming why not."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = Path(path)
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "no such file"
         raise VectorsFileError(f"vectors file {path}: {what}")
     try:
-        table = pq.read_table(path)
+        return pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         message = " ".join(str(exc).split())[:300]
         raise VectorsFileError(
             f"vectors file {path}: cannot read it as Parquet ({type(exc).__name__}: {message})"
         ) from None
-    metadata = _check_metadata(path, table.schema.metadata or {})
+
+
+def _check_columns(path: Path, table: Any) -> None:
+    """A ``text`` column of strings, a ``vector`` column of float lists, and some rows."""
+    import pyarrow as pa
+
     for name in ("text", "vector"):
         if name not in table.column_names:
             raise VectorsFileError(
@@ -328,12 +360,12 @@ def read_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict[s
             )
     if table.num_rows == 0:
         raise VectorsFileError(f"vectors file {path}: no rows")
-    text_col, vec_col = table.column("text"), table.column("vector")
-    if not (pa.types.is_string(text_col.type) or pa.types.is_large_string(text_col.type)):
+    text_type = table.column("text").type
+    if not (pa.types.is_string(text_type) or pa.types.is_large_string(text_type)):
         raise VectorsFileError(
-            f"vectors file {path}, column 'text': expected strings, got {text_col.type}"
+            f"vectors file {path}, column 'text': expected strings, got {text_type}"
         )
-    list_type = vec_col.type
+    list_type = table.column("vector").type
     if not (
         pa.types.is_list(list_type)
         or pa.types.is_large_list(list_type)
@@ -343,42 +375,52 @@ def read_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict[s
             f"vectors file {path}, column 'vector': expected a list of floats per row, got "
             f"{list_type}"
         )
-    texts = text_col.to_pylist()
-    dim = metadata["dim"]
 
-    def row(i: int) -> str:
-        text = texts[i]
-        return f"vectors file {path}, row {i} (counting from 0)" + (
-            f", text {text[:60]!r}" if isinstance(text, str) else ""
-        )
 
-    for i, text in enumerate(texts):
-        if text is None:
-            raise VectorsFileError(f"{row(i)}: the text is null")
-    lengths = vec_col.combine_chunks().value_lengths().to_numpy(zero_copy_only=False)
-    nulls = np.flatnonzero(vec_col.is_null().to_numpy(zero_copy_only=False))
+def _row_name(path: Path, texts: list, i: int) -> str:
+    """Row ``i`` of a file, for messages: the file, the row (counting from 0) and its text."""
+    text = texts[i]
+    return f"vectors file {path}, row {i} (counting from 0)" + (
+        f", text {text[:60]!r}" if isinstance(text, str) else ""
+    )
+
+
+def _vector_rows(column: Any, dim: int, where: Callable[[int], str]) -> np.ndarray:
+    """The ``vector`` column as a float32 ``(n, dim)`` array: no null, short or NaN row."""
+    lengths = column.combine_chunks().value_lengths().to_numpy(zero_copy_only=False)
+    nulls = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
     if nulls.size:
-        raise VectorsFileError(f"{row(int(nulls[0]))}: the vector is null")
+        raise VectorsFileError(f"{where(int(nulls[0]))}: the vector is null")
     wrong = np.flatnonzero(lengths != dim)
     if wrong.size:
         i = int(wrong[0])
         raise VectorsFileError(
-            f"{row(i)}: the vector has {int(lengths[i])} values; the metadata says dim={dim}"
+            f"{where(i)}: the vector has {int(lengths[i])} values; the metadata says dim={dim}"
         )
-    flat = vec_col.combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    vectors = np.asarray(flat, dtype=np.float32).reshape(len(texts), dim)
+    flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = np.asarray(flat, dtype=np.float32).reshape(len(lengths), dim)
     bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if bad.size:
-        raise VectorsFileError(f"{row(int(bad[0]))}: the vector holds NaN or infinite values")
-    if metadata["normalised"]:
-        norms = np.linalg.norm(vectors, axis=1)
-        off = np.flatnonzero((np.abs(norms - 1) > _UNIT_TOL) & (norms != 0))
-        if off.size:
-            i = int(off[0])
-            raise VectorsFileError(
-                f"{row(i)}: the vector's length is {norms[i]:.4g}, not 1, although the metadata "
-                "says normalised=true"
-            )
+        raise VectorsFileError(f"{where(int(bad[0]))}: the vector holds NaN or infinite values")
+    return vectors
+
+
+def _check_unit_rows(vectors: np.ndarray, where: Callable[[int], str]) -> None:
+    """Every row is unit length (or zero), as a file that says ``normalised`` promises."""
+    norms = np.linalg.norm(vectors, axis=1)
+    off = np.flatnonzero((np.abs(norms - 1) > _UNIT_TOL) & (norms != 0))
+    if off.size:
+        i = int(off[0])
+        raise VectorsFileError(
+            f"{where(i)}: the vector's length is {norms[i]:.4g}, not 1, although the metadata "
+            "says normalised=true"
+        )
+
+
+def _distinct_rows(
+    texts: list[str], vectors: np.ndarray, where: Callable[[int], str]
+) -> tuple[list[str], np.ndarray]:
+    """Keep each text's first row; a repeated text must repeat its vector exactly."""
     first: dict[str, int] = {}
     keep = []
     for i, text in enumerate(texts):
@@ -387,13 +429,12 @@ def read_vectors(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict[s
             keep.append(i)
         elif not np.array_equal(vectors[i], vectors[j]):
             raise VectorsFileError(
-                f"{row(i)}: the same text as row {j} with a different vector; a text must have "
+                f"{where(i)}: the same text as row {j} with a different vector; a text must have "
                 "one vector"
             )
     if len(keep) < len(texts):
-        vectors = vectors[keep]
-        texts = [texts[i] for i in keep]
-    return texts, vectors, metadata
+        return [texts[i] for i in keep], vectors[keep]
+    return texts, vectors
 
 
 def _check_metadata(path: Path, schema_metadata: dict[bytes, bytes]) -> dict[str, Any]:
@@ -458,17 +499,15 @@ def load_vectors_model(
     Raises:
         VectorsFileError: The file is missing or malformed.
     """
-    from toolkit.models import _mark_pristine, _sha256
-
     path = Path(path).expanduser()
     texts, vectors, metadata = read_vectors(path)
     module = VectorLookup(texts, vectors, metadata, source=str(path))
     model = VectorsModel(modules=[module], device=device, similarity_fn_name="cosine")
     model.model_card_data.model_name = f"vectors:{metadata.get('model_name') or metadata['model']}"
-    # fresh from an unchanged file: a fingerprint recorded for it is reused (see models.py)
+    # fresh from an unchanged file: a fingerprint recorded for it is reused (see base.py)
     stat = path.stat()
-    _mark_pristine(
-        model, _sha256(json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]))
+    mark_pristine(
+        model, sha256_text(json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]))
     )
     return model
 
@@ -544,24 +583,36 @@ def encode_to_file(
         The written path.
 
     Raises:
-        ValueError: ``out`` does not end in ``.parquet``, no texts, a bad ``batch_size``, or
+        ValueError: ``out`` does not end in ``.parquet``, no texts, ``batch_size < 1``, or
             the model returned NaN or infinite values (the message names the first text).
-        TypeError: ``texts`` is not a list of strings.
+        TypeError: ``texts`` is not a list of strings, or ``batch_size`` not an integer.
     """
-    import toolkit
-    from toolkit._validation import check_texts
-    from toolkit._versions import model_library_versions
-    from toolkit.models import model_fingerprint, model_label
-
     out = check_out_path(out)
     items = list(dict.fromkeys(check_texts(texts, check_unicode=True)))
     if not items:
         raise ValueError("texts: nothing to encode")
     if batch_size is None:
         batch_size = encode_batch_size()
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size")
     show = len(items) > 1000 if show_progress is None else show_progress
+    vectors = _finite_vectors(model, items, batch_size, show)
+    spec = str(model_spec) if model_spec is not None else model_label(model)
+    created = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command if command is not None else " ".join(sys.argv),
+        "data": data,
+        "texts": len(items),
+        "device": str(getattr(model, "device", "")),
+        "python": platform.python_version(),
+    }
+    metadata = _record(model, vectors, spec, _resolved_revision(spec, revision), created)
+    return write_vectors(out, items, vectors, metadata)
+
+
+def _finite_vectors(
+    model: SentenceTransformer, items: list[str], batch_size: int, show: bool
+) -> np.ndarray:
+    """The model's own float32 output for ``items`` (one call), refusing NaN or infinity."""
     vectors = np.asarray(
         model.encode(items, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=show),
         dtype=np.float32,
@@ -572,29 +623,33 @@ def encode_to_file(
             f"the model returned NaN or infinite values for {bad.size} text(s), first "
             f"{items[int(bad[0])][:80]!r}; nothing written"
         )
+    return vectors
+
+
+def _record(
+    model: SentenceTransformer,
+    vectors: np.ndarray,
+    spec: str,
+    revision: str | None,
+    created: dict[str, Any],
+) -> dict[str, Any]:
+    """The file's ``toolkit.vectors`` record (see the module docstring)."""
+    import toolkit
+
     norms = np.linalg.norm(vectors, axis=1)
-    spec = str(model_spec) if model_spec is not None else model_label(model)
-    metadata = {
+    return {
         "format": FORMAT,
         "model": spec,
         "model_name": model_label(model),
-        "revision": _resolved_revision(spec, revision),
+        "revision": revision,
         "fingerprint": model_fingerprint(model),
         "dim": int(vectors.shape[1]),
         # whether the model's own output is L2-unit (zero rows allowed); toolkit.encode
         # normalises on the way out either way
         "normalised": bool(np.all((np.abs(norms - 1) <= _UNIT_TOL) | (norms == 0))),
         "versions": {"toolkit": toolkit.__version__, **model_library_versions()},
-        "created": {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": command if command is not None else " ".join(sys.argv),
-            "data": data,
-            "texts": len(items),
-            "device": str(getattr(model, "device", "")),
-            "python": platform.python_version(),
-        },
+        "created": created,
     }
-    return write_vectors(out, items, vectors, metadata)
 
 
 def check_out_path(out: str | os.PathLike) -> Path:
@@ -609,9 +664,7 @@ def check_out_path(out: str | os.PathLike) -> Path:
 
 def _resolved_revision(spec: str, revision: str | None) -> str | None:
     """The hub commit of a cached hub model, else the revision asked for."""
-    from toolkit.models import _BUILTIN, _HUB_ID
-
-    if spec in _BUILTIN or Path(spec).expanduser().exists() or not _HUB_ID.match(spec):
+    if spec in BUILTIN_MODELS or Path(spec).expanduser().exists() or not HUB_ID.match(spec):
         return revision
     try:
         from huggingface_hub import snapshot_download

@@ -1,4 +1,4 @@
-"""toolkit.search and ``python -m toolkit search``: orders worked out by hand.
+"""toolkit.retrieval.search and ``python -m toolkit search``: orders worked out by hand.
 
 BM25 corpus: every title has three words (equal lengths, so BM25's length normalisation is
 the same for all) and none is a stop word. BM25 adds a positive contribution per query word
@@ -23,7 +23,7 @@ from data_helpers import SEARCH_QUERY as QUERY
 from data_helpers import SEARCH_TITLES as TITLES
 
 from toolkit.data import RetrievalSet
-from toolkit.search import COLUMNS, search
+from toolkit.retrieval import COLUMNS, search
 
 
 def test_bm25_order_by_hand_with_tie_rule():
@@ -130,7 +130,7 @@ def test_default_corpus_and_system_is_demo_with_default_model():
         ({"systems": ["bm25", "rrf(k=60)"]}, ValueError, "list a dense model too"),
         ({"systems": [3]}, TypeError, "systems[0] must be"),
         ({"k": 0}, ValueError, "k must be an integer >= 1, got 0"),
-        ({"k": 2.5}, ValueError, "k must be an integer >= 1, got 2.5"),
+        ({"k": 2.5}, TypeError, "k must be an integer, got 2.5"),
         ({"corpus": []}, ValueError, "corpus is empty"),
         ({"corpus": {"a": "T", "b": None}}, TypeError, "corpus['b'] must be a str title"),
         ({"corpus": "ТИТУЛ"}, TypeError, "corpus must be a RetrievalSet"),
@@ -219,14 +219,24 @@ def test_cli_search_errors_one_line(argv, fragment, capsys):
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0]
 
 
-@pytest.mark.parametrize("first", ["import toolkit", "import toolkit.search",
-                                   "from toolkit.search import format_results"])
-def test_toolkit_search_is_callable_whatever_was_imported_first(first):
-    """``toolkit.search(...)`` once failed after ``toolkit.search`` the module was imported."""
-    code = (f"{first}\nimport toolkit\n"
+@pytest.mark.parametrize("first", ["import toolkit", "import toolkit.retrieval",
+                                   "from toolkit.retrieval import format_results"])
+def test_toolkit_search_is_the_function_whatever_was_imported_first(first):
+    """``toolkit.search`` is the function, not a module, in any import order."""
+    code = (f"{first}\nimport toolkit\nimport toolkit.retrieval\n"
             "t = toolkit.search('робот', {'a': 'Робот-доставщик', 'b': 'Шифр'}, "
             "systems=['bm25'], k=2)\n"
-            "print(list(t['doc_id']), callable(toolkit.search.format_results))")
+            "print(list(t['doc_id']), toolkit.search is toolkit.retrieval.search)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["['a',", "'b']", "True"]
+
+
+def test_public_helpers_the_explorer_shares():
+    from toolkit.retrieval import check_queries, is_model, resolve_systems
+
+    assert check_queries("робот") == ["робот"]
+    with pytest.raises(ValueError, match=r"queries\[0\] is empty"):
+        check_queries(["  "])
+    assert resolve_systems(["bm25"]) == {"bm25": "bm25"}
+    assert not is_model("bm25")

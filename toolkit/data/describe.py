@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from toolkit.data._builder import qrels_builder
+from toolkit.data._tables import TREC_EXTENSIONS, TableSource, decode, qrels_table, read_blob
+from toolkit.data.audit import audit_splits
 from toolkit.data.loaders import (
-    _qrels_builder,
     load_corpus,
     load_folder,
     load_pairs,
     load_queries,
     load_retrieval_set,
 )
-from toolkit.data.rospatent import _is_rospatent_path, load_rospatent_json
-from toolkit.data.tables import _TREC_EXTENSIONS, _blob, _decode, _qrels_table, _TableSource
+from toolkit.data.rospatent import is_rospatent_path, load_rospatent_json
 from toolkit.data.types import DataError, RetrievalSet
 
 __all__ = ["describe", "validate_files"]
@@ -65,21 +66,21 @@ def describe(rs: RetrievalSet) -> str:
 
 def _guess_kind(path: Any) -> tuple[str, Any]:
     """Return (kind, table-or-path) for one file, reading it once."""
-    if _is_rospatent_path(path):
+    if is_rospatent_path(path):
         return "rospatent", path
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".json" and Path(path).is_file():
         try:
-            whole = json.loads(_decode(_blob(path), "line"))
+            whole = json.loads(decode(read_blob(path), "line"))
         except json.JSONDecodeError:
             whole = None
         if isinstance(whole, dict) and all(
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in whole.values()
         ):
             return "splits", whole
-    if suffix in _TREC_EXTENSIONS:
-        return "qrels", _qrels_table(path, None)
-    tab = _qrels_table(path, None)  # reads tables too; TREC-shaped .csv/.tsv become TREC
+    if suffix in TREC_EXTENSIONS:
+        return "qrels", qrels_table(path, None)
+    tab = qrels_table(path, None)  # reads tables too; TREC-shaped .csv/.tsv become TREC
     if tab.fmt == "trec":
         return "qrels", tab
     cols = set(tab.df.columns)
@@ -131,8 +132,6 @@ def _part_summary(kind: str, result: Any) -> list[str]:
 
 def _audit_lines(rs: RetrievalSet) -> list[str]:
     """The leakage audit of a set that has splits (verdict, counts, findings)."""
-    from toolkit.data.audit import audit_splits
-
     if not rs.splits:
         return []
     return audit_splits(rs).to_text().splitlines()
@@ -158,73 +157,88 @@ def validate_files(paths: Iterable[Any]) -> tuple[str, bool]:
         ``(report text, ok)``; ``ok`` is False when any file (or the combination) has an
         error. Warnings do not make it False.
     """
-    lines: list[str] = []
-    ok = True
+    report = _Report()
     by_kind: dict[str, list[Any]] = {}
+    for path in paths:
+        if Path(str(path)).is_dir():
+            folder = Path(str(path))
+            rs = report.run(f"{path} [folder]", lambda f=folder: load_folder(f, label=str(f)))
+            if rs is not None:
+                report.indent(describe(rs).splitlines() + _audit_lines(rs))
+            continue
+        kind = _check_file(report, path)
+        if kind is not None:
+            by_kind.setdefault(kind, []).append(path)
+    _check_combined(report, by_kind)
+    report.lines.append("all files OK" if report.ok else "errors found")
+    return "\n".join(report.lines), report.ok
 
-    def run(label: str, fn: Any) -> Any:
-        nonlocal ok
+
+class _Report:
+    """The lines of a :func:`validate_files` report and whether every check passed."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.ok = True
+
+    def indent(self, lines: list[str]) -> None:
+        self.lines.extend("  " + x for x in lines)
+
+    def run(self, label: str, fn: Callable[[], Any]) -> Any:
+        """Call ``fn``: report ``label: OK`` and its warnings, or ``label: ERROR`` (-> None)."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 result = fn()
             except DataError as exc:
-                ok = False
-                lines.append(f"{label}: ERROR")
-                lines.extend("  " + x for x in str(exc).splitlines())
+                self.ok = False
+                self.lines.append(f"{label}: ERROR")
+                self.indent(str(exc).splitlines())
                 return None
-        lines.append(f"{label}: OK")
+        self.lines.append(f"{label}: OK")
         for w in caught:
-            lines.append(f"  warning: {w.message}")
+            self.lines.append(f"  warning: {w.message}")
         return result
 
-    for path in paths:
-        if Path(str(path)).is_dir():
-            folder = Path(str(path))
-            rs = run(f"{path} [folder]", lambda f=folder: load_folder(f, label=str(f)))
-            if rs is not None:
-                lines.extend("  " + x for x in describe(rs).splitlines())
-                lines.extend("  " + x for x in _audit_lines(rs))
-            continue
-        guessed = run(str(path), lambda p=path: _guess_kind(p))
-        if guessed is None:
-            continue
-        lines.pop()  # the "OK" of the guess; the load below reports
-        kind, obj = guessed
-        by_kind.setdefault(kind, []).append(path)
-        if kind == "qrels":
 
-            def loader(o=obj):  # noqa: ANN001, ANN202
-                return _qrels_builder(o).qrels
-        else:
-            loader = {
-                "splits": lambda o=obj: o,
-                "rospatent": lambda o=obj: load_rospatent_json(o),
-                "pairs": lambda o=obj: load_pairs(_TableSource(o)),
-                "corpus": lambda o=obj: load_corpus(_TableSource(o)),
-                "queries": lambda o=obj: load_queries(_TableSource(o)),
-            }[kind]
-        result = run(f"{path} [{kind}]", loader)
-        if result is None:
-            continue
-        lines.extend("  " + x for x in _part_summary(kind, result))
+def _check_file(report: _Report, path: Any) -> str | None:
+    """Guess one file's kind, load it as that and report; the kind, or None if unknown."""
+    guessed = report.run(str(path), lambda: _guess_kind(path))
+    if guessed is None:
+        return None
+    report.lines.pop()  # the "OK" of the guess; the load below reports
+    kind, obj = guessed
+    loader: Callable[[], Any] = {
+        "qrels": lambda: qrels_builder(obj).qrels,
+        "splits": lambda: obj,
+        "rospatent": lambda: load_rospatent_json(obj),
+        "pairs": lambda: load_pairs(TableSource(obj)),
+        "corpus": lambda: load_corpus(TableSource(obj)),
+        "queries": lambda: load_queries(TableSource(obj)),
+    }[kind]
+    result = report.run(f"{path} [{kind}]", loader)
+    if result is not None:
+        report.indent(_part_summary(kind, result))
+    return kind
+
+
+def _check_combined(report: _Report, by_kind: dict[str, list[Any]]) -> None:
+    """One corpus, one queries and one qrels file (and at most one splits file): load together."""
     corpora = by_kind.get("corpus", []) + by_kind.get("rospatent", [])
-    if (
+    if not (
         len(corpora) == 1
         and len(by_kind.get("queries", [])) == 1
         and len(by_kind.get("qrels", [])) == 1
     ):
-        combined = run(
-            "combined",
-            lambda: load_retrieval_set(
-                corpus=corpora[0],
-                queries=by_kind["queries"][0],
-                qrels=by_kind["qrels"][0],
-                splits=by_kind["splits"][0] if len(by_kind.get("splits", [])) == 1 else None,
-            ),
-        )
-        if combined is not None:
-            lines.extend("  " + x for x in describe(combined).splitlines())
-            lines.extend("  " + x for x in _audit_lines(combined))
-    lines.append("all files OK" if ok else "errors found")
-    return "\n".join(lines), ok
+        return
+    combined = report.run(
+        "combined",
+        lambda: load_retrieval_set(
+            corpus=corpora[0],
+            queries=by_kind["queries"][0],
+            qrels=by_kind["qrels"][0],
+            splits=by_kind["splits"][0] if len(by_kind.get("splits", [])) == 1 else None,
+        ),
+    )
+    if combined is not None:
+        report.indent(describe(combined).splitlines() + _audit_lines(combined))
