@@ -29,7 +29,9 @@ def write_atomic(
         path: Target file.
         data: Text (written as UTF-8), bytes, or a callable that writes to the open binary
             file (e.g. ``lambda fh: np.save(fh, arr)``).
-        mode: Permission bits of the new file (``None``: ``mkstemp``'s 0o600).
+        mode: Permission bits of the new file. ``None``: those of the file it replaces, or
+            for a new file what ``open()`` would give (0o666 less the umask) -- not
+            ``mkstemp``'s private 0o600, which would hide a rewritten notebook from its group.
         make_parents: Create the target's folder first.
 
     Returns:
@@ -48,10 +50,19 @@ def write_atomic(
                 data(fh)
             else:
                 fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, _mode_for(path) if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a plain ``open(path, "w")`` would leave: the old file's, or umask's."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only way to read it; set straight back
+        os.umask(umask)
+        return 0o666 & ~umask
