@@ -281,6 +281,11 @@ _CAVEATS_02 = (
     "IPC letters are our estimates, and every grade is one annotator's reading of the "
     "title; the train split is the card's 50 pairs, and no title relevant to a train "
     "query is relevant to a test query.",
+    "What the origin code leaves open: the card records 10 epochs while the project's "
+    "README example passes --epochs 3 (the command's default is 1), and the weights were "
+    "never committed, so that this commit's code made the published weights is inferred "
+    "from the card committed with it; with 3 epochs as with 10 the run ends deep inside "
+    "fit()'s 10,000-step warm-up.",
     "What would change the conclusion: a gain that vanishes on queries and titles "
     "written by other hands, a different dev selection with more seeds or dev queries, "
     "or a model whose top-10 titles are largely unjudged here (check judged@10 first).",
@@ -298,6 +303,7 @@ def finetuning(
     metric: str = "ndcg@10",
     alpha: float = 0.05,
     base_name: str = "base",
+    origin: str | None = None,
     fit_evidence: str | None = None,
     warmup_peaks: Mapping[int, float] | None = None,
     lr_sums: Mapping[str, float] | None = None,
@@ -321,6 +327,8 @@ def finetuning(
         metric: Metric the sentences talk about.
         alpha: Significance level of the paired tests.
         base_name: Name of the base row in ``comparison``.
+        origin: Where the origin project calls ``fit()``
+            (:data:`toolkit.training.CARD_SOURCE`).
         fit_evidence: Where the installed sentence-transformers' ``fit()`` sets
             ``multi_dataset_batch_sampler=round_robin`` (``"file:line"``), the card's
             non-default value that only fit() sets.
@@ -335,10 +343,9 @@ def finetuning(
     Returns:
         Sentences, in the order of the notebook's sections.
     """
-    out = _card_sentences(peaks, fit_evidence, warmup_peaks, lr_sums)
+    out = _card_sentences(peaks, origin, fit_evidence, warmup_peaks, lr_sums)
     if epoch_loss:
-        parts = [f"{name} {loss[0]:.3f} -> {loss[-1]:.3f}" for name, loss in epoch_loss.items()]
-        out.append("Mean training loss, first -> last epoch: " + "; ".join(parts) + ".")
+        out += _loss_sentences(epoch_loss)
     others = {k: v for k, v in peaks.items() if k not in ("card_as_documented", "card_as_run")}
     for name, peak in others.items():
         out.append(f"The {name} recipe peaked at lr {peak:.3g}.")
@@ -359,34 +366,41 @@ def finetuning(
 
 def _card_sentences(
     peaks: Mapping[str, float],
+    origin: str | None,
     fit_evidence: str | None,
     warmup_peaks: Mapping[int, float] | None,
     lr_sums: Mapping[str, float] | None,
 ) -> list[str]:
-    """What the model card's run most likely was: fit(), its warm-up, how far weights moved."""
+    """What the model card's run was: the origin code's fit() call, its schedule, the Adam bound."""
     out: list[str] = []
     doc, run = peaks.get("card_as_documented"), peaks.get("card_as_run")
+    if origin:
+        out.append(
+            f"The origin project's training code ({origin}) calls SentenceTransformer.fit() "
+            "with train_objectives, epochs and output_path only, so fit()'s defaults in "
+            "sentence-transformers 4.1.0 set the optimizer and schedule: AdamW at lr 2e-5 with "
+            "weight decay 0.01 and a linear warm-up over 10,000 steps; the card's listed lr "
+            "5e-05 and warm-up 0 were never used."
+        )
     if fit_evidence:
         out.append(
-            "The card lists multi_dataset_batch_sampler round_robin among its non-default "
-            "hyperparameters; the trainer's default is proportional, the only place in "
-            f"sentence-transformers that sets round_robin is SentenceTransformer.fit() "
-            f"({fit_evidence}), and with the card's one training dataset the sampler does "
-            "nothing, so the run most likely went through fit(), which ignores the listed lr "
-            "and warm-up."
+            "The card agrees: it lists multi_dataset_batch_sampler round_robin, which in "
+            f"sentence-transformers only fit() sets ({fit_evidence}; the trainer's default is "
+            "proportional)."
         )
     if doc is not None and run is not None and run > 0:
         ratio = doc / run
         out.append(
-            f"The card's recipe as documented would peak at lr {doc:.3g}; as actually run "
+            f"The card's recipe as documented would peak at lr {doc:.3g}; as run "
             f"(fit() with its 10,000 warm-up steps) it peaked at {run:.3g}, {ratio:,.0f} times "
             "lower" + (", so the card's run barely trained." if ratio >= 100 else ".")
         )
     if warmup_peaks:
         parts = [f"{int(w):,} -> {p:.3g}" for w, p in warmup_peaks.items()]
         out.append(
-            "The card cannot show what warm-up was passed to fit(); the peak lr of its 70-step "
-            "run for warm-up " + ", ".join(parts) + "."
+            "The code passes no warm-up and no lr, so neither is an unknown; for scale, had "
+            "it passed a warm-up, the 70-step run would have peaked at (warm-up steps -> lr) "
+            + ", ".join(parts) + "."
         )
     if lr_sums:
         parts = [f"{name} {v:.2g}" for name, v in lr_sums.items()]
@@ -395,6 +409,23 @@ def _card_sentences(
             + "; ".join(parts)
             + " (at most 3.16 times that in Adam's worst case). This bound does not depend "
             "on the model, so it holds for sbert_large_nlu_ru as well."
+        )
+    return out
+
+
+def _loss_sentences(epoch_loss: Mapping[str, Sequence[float]]) -> list[str]:
+    """First -> last epoch per recipe, read against the epoch-to-epoch noise of a still run."""
+    parts = [f"{name} {loss[0]:.3f} -> {loss[-1]:.3f} (range {min(loss):.3f}-{max(loss):.3f})"
+             for name, loss in epoch_loss.items()]
+    out = ["Mean training loss, first -> last epoch: " + "; ".join(parts) + "."]
+    still, fitted = epoch_loss.get("card_as_run"), epoch_loss.get("card_as_documented")
+    if still is not None and fitted is not None:
+        below = "below" if fitted[-1] < min(still) else "not below"
+        out.append(
+            f"card_as_run hardly moved its weights, yet its epoch means span {min(still):.3f}-"
+            f"{max(still):.3f}: that is the noise of which pairs meet in a batch as in-batch "
+            f"negatives, not fitting; card_as_documented's last epoch ({fitted[-1]:.3f}) is "
+            f"{below} that range."
         )
     return out
 
@@ -602,13 +633,24 @@ def patent_clusters(
         f"({s * (s - 1) // 2} pairs); no single cluster should be read without that in mind."
     )
     for name, d in paired.items():
-        verdict = "beats" if d["wins"] == s and d["p"] < 0.05 else "does not clearly beat"
+        verdict = "above" if d["wins"] == s and d["p"] < 0.05 else "not clearly above"
         lx = lexical.loc[f"{name} nmi"]
         de = dense.loc[f"{name} nmi"]
         out.append(
-            f"By NMI with the {name}s the dense model {verdict} lexical TF-IDF: "
-            f"{fmt_spread(de['mean'], de['sd'])} vs {fmt_spread(lx['mean'], lx['sd'])}, higher in "
-            f"{int(d['wins'])} of {s} seeds (paired sign-flip p = {d['p']:.3f})."
+            f"By NMI with the {name}s the dense pipeline scores {verdict} the lexical TF-IDF "
+            f"one: {fmt_spread(de['mean'], de['sd'])} vs {fmt_spread(lx['mean'], lx['sd'])}, "
+            f"higher in {int(d['wins'])} of {s} seeds (paired sign-flip p = {d['p']:.3f})."
+        )
+    if paired:
+        lex_noise = lexical.loc["noise share"]
+        out.append(
+            f"Those p-values take the UMAP seed as the unit on the same {n_titles} titles: "
+            f"{s} seeds cannot give a p below 2/2^{s} = {2 / 2**s:.3f}, and they say the order "
+            "does not depend on the seed, not that it holds for other titles. Noise is scored "
+            f"as one group, and the lexical pipeline leaves "
+            f"{fmt_spread(100 * lex_noise['mean'], 100 * lex_noise['sd'])}% as noise against "
+            f"{fmt_spread(100 * noise['mean'], 100 * noise['sd'])}%, which moves its NMI by "
+            "itself."
         )
     out.append(
         f"Seed stability: dense {fmt_spread(stability['mean'], stability['sd'])} vs lexical "

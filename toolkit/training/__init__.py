@@ -31,6 +31,7 @@ from toolkit.training.mining import mine_negatives, relevant_titles
 from toolkit.training.recipes import (
     CARD_AS_DOCUMENTED,
     CARD_AS_RUN,
+    CARD_SOURCE,
     DEFAULT_LR_CANDIDATES,
     RECIPE_NAMES,
     RECOMMENDED_USE,
@@ -55,6 +56,7 @@ from toolkit.training.run import (
 __all__ = [
     "CARD_AS_DOCUMENTED",
     "CARD_AS_RUN",
+    "CARD_SOURCE",
     "DEFAULT_LR_CANDIDATES",
     "MANIFEST_NAME",
     "RECIPE_NAMES",

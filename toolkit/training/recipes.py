@@ -5,7 +5,8 @@ of the origin project and a tuned alternative:
 
 * :data:`CARD_AS_DOCUMENTED` - the values the card lists (``learning_rate: 5e-05``,
   ``warmup_steps: 0``, linear decay) run through ``SentenceTransformerTrainer``.
-* :data:`CARD_AS_RUN` - what ``SentenceTransformer.fit()`` really did: it builds its own
+* :data:`CARD_AS_RUN` - what the origin project's ``fit()`` call (:data:`CARD_SOURCE`) really
+  did: it builds its own
   AdamW(lr 2e-5, weight decay 0.01, none on bias/LayerNorm) and a WarmupLinear schedule with
   10,000 warm-up steps and hands them to the trainer, so the card's listed lr/warm-up are unused
   defaults. With 50 pairs, batch 8 and 10 epochs (70 steps) the lr never leaves warm-up and
@@ -39,6 +40,7 @@ from toolkit._validation import check_int
 __all__ = [
     "CARD_AS_DOCUMENTED",
     "CARD_AS_RUN",
+    "CARD_SOURCE",
     "DEFAULT_LR_CANDIDATES",
     "RECIPE_NAMES",
     "RECOMMENDED_USE",
@@ -297,9 +299,19 @@ CARD_AS_DOCUMENTED = Recipe(
     note="Values listed in the model card; lr/warmup there are unused TrainingArguments defaults.",
 )
 
-#: What SentenceTransformer.fit() (sentence-transformers 4.1 for the card, same code in 6.2)
-#: actually ran: its defaults warmup_steps=10000, optimizer_params={"lr": 2e-5},
-#: weight_decay=0.01, scheduler="WarmupLinear", max_grad_norm=1, batch 8 from the DataLoader.
+#: Where the card's run comes from: the origin project's own training code (cited, not copied).
+#: At this commit ``models/contrastive-rubert/README.md`` is the seed card byte for byte, and
+#: ``train_embedder`` (src/embedder.py:10-22) turns every ``label == 1`` row into
+#: ``InputExample([query, title + ' ' + snippet description])``, loads them with
+#: ``DataLoader(shuffle=True, batch_size=8)`` and calls ``model.fit(train_objectives=...,
+#: epochs=..., output_path=...)``: no warmup_steps, optimizer_params or weight_decay.
+CARD_SOURCE = "ducklingsam/patent_search_reranker@bdb4afd, src/embedder.py:22"
+
+#: What that fit() call ran (sentence-transformers 4.1.0, fit_mixin.py:165-187 and 341-360 at
+#: tag v4.1.0; the same code in 6.2): its defaults warmup_steps=10000, optimizer_params
+#: {"lr": 2e-5}, weight_decay=0.01, scheduler="WarmupLinear", max_grad_norm=1, batch 8 from
+#: the DataLoader. The card's listed lr 5e-5 and warm-up 0 are TrainingArguments defaults that
+#: fit() leaves in place and then overrides with its own optimizer and scheduler.
 CARD_AS_RUN = CARD_AS_DOCUMENTED.replace(  # the same run; only what fit() decides differs
     name="card_as_run",
     learning_rate=2e-5,
