@@ -65,6 +65,13 @@ def test_embedding_space_one_model_no_hubs_and_agreement_near_chance():
     assert out[2].endswith("m 0.040 against 0.031 ± 0.006 (not clearly above it).")
 
 
+def test_embedding_space_without_labels_leaves_the_agreement_out():
+    summary = _summary_01().drop(columns=["3-NN agreement", "chance mean", "chance sd"])
+    out = findings.embedding_space(summary, None, n_queries=63)
+    assert out[-1] == "The widest gap is default's."
+    assert not any("agreement" in line or "neighbourhoods" in line for line in out)
+
+
 def _comparison_02() -> pd.DataFrame:
     rows = [
         ("base", 0.675, 0.604, 0.743, np.nan, np.nan, np.nan, np.nan, np.nan),
@@ -211,6 +218,12 @@ def test_query_title_alignment_nothing_significant_and_no_failure():
     assert "on MRR@10 it trails by -0.010" in out[3] and "not significant" in out[3]
     assert out[4].startswith("The relevant title is ranked first by the dense model for 100%")
     assert len(out) == 6 and out[5].startswith("What would change this")  # no caveat, no case
+    no_ipc = findings.query_title_alignment(
+        _table_04(), tests, selection=SELECTION_04, split="dev", ranks=[1, 2], n_wrong=1,
+        n_same_section=None,
+    )  # fmt: skip
+    assert any(line.endswith("1 queries have a distractor on top.") for line in no_ipc)
+    assert not any("IPC" in line for line in no_ipc)
 
 
 # moved from test_reproduction.py (rp.what_we_found is findings.finetuning)

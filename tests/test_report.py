@@ -18,8 +18,8 @@ import pytest
 from browser_helpers import need_browser
 from bs4 import BeautifulSoup
 
-from toolkit import report
-from toolkit.report import PLOTLY_JS_NAME, ReportError, build_report
+from toolkit.report import PLOTLY_JS_NAME, ReportError, build_report, render
+from toolkit.report import build as report_build
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 PLOT_NB = FIXTURES / "01_plotly_page.ipynb"
@@ -109,8 +109,8 @@ def test_findings_and_question_read_from_the_notebook_structure():
         nbformat.v4.new_markdown_cell("# Title\n\nWhat does `x` do?\nSecond line.\n\nMore."),
         nbformat.v4.new_code_cell("print(1)"),
     ]
-    assert report._question(nb) == "What does `x` do?\nSecond line."
-    assert report._findings(nb) == ()  # no "What we found" heading
+    assert render.question_of(nb) == "What does `x` do?\nSecond line."
+    assert render.findings_of(nb) == ()  # no "What we found" heading
     md = nbformat.v4.new_markdown_cell("## What we found\n\nSentences.")
     found = nbformat.v4.new_code_cell("print(found)")
     found.outputs = [
@@ -119,8 +119,8 @@ def test_findings_and_question_read_from_the_notebook_structure():
         nbformat.v4.new_output("stream", name="stdout", text="second\n"),
     ]
     nb.cells += [md, found, nbformat.v4.new_code_cell("x = 1")]  # a last cell printing nothing
-    assert report._findings(nb) == ("first", "second")
-    assert report._question(nbformat.v4.new_notebook()) == ""
+    assert render.findings_of(nb) == ("first", "second")
+    assert render.question_of(nbformat.v4.new_notebook()) == ""
 
 
 def test_static_png_beside_plotly_json_is_not_embedded_in_the_page():
@@ -140,11 +140,11 @@ def test_static_png_beside_plotly_json_is_not_embedded_in_the_page():
         nbformat.v4.new_output("display_data", data={"image/png": png}),  # a plain image
     ]
     nb.cells = [cell]
-    out = report._plotly_outputs_to_html(nb, "x")
+    out = render.plotly_outputs_to_html(nb, "x")
     figure, image = out.cells[0].outputs
     assert "image/png" not in figure["data"] and "plotly-x-0-0" in figure["data"]["text/html"]
     assert image["data"]["image/png"] == png  # images that are not figures stay
-    page = report._render_html(nb, "t", "x")
+    page = render.render_html(nb, "t", "x")
     assert page.count(png) == 1 and "plotly-x-0-0" in page  # only the plain image's copy
 
 
@@ -227,9 +227,9 @@ def test_default_runs_notebooks_nn_sorted_by_name(tmp_path, monkeypatch):
 
     def fake_run(nb_path, out_dir, parameters, kernel_name, timeout):
         ran.append(nb_path.name)
-        return report._Entry(nb_path.name, nb_path.stem, 0.1, "ok")
+        return render.Entry(nb_path.name, nb_path.stem, 0.1, "ok")
 
-    monkeypatch.setattr(report, "_run_one", fake_run)
+    monkeypatch.setattr(report_build, "_run_one", fake_run)
     monkeypatch.chdir(tmp_path)
     index = build_report(Path("out"))
     assert ran == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
@@ -244,7 +244,7 @@ def test_interrupted_run_leaves_no_index(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "_run_one", interrupted)
+    monkeypatch.setattr(report_build, "_run_one", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_report(out, [PLOT_NB])
     assert not (out / "index.html").exists()
@@ -254,7 +254,7 @@ def test_kernel_env_defaults_do_not_override_and_are_restored(monkeypatch, tmp_p
     monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "mine"))
     monkeypatch.setenv("PYTHONHASHSEED", "123")
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    with report._kernel_env():
+    with report_build._kernel_env():
         assert os.environ["TOOLKIT_CACHE_DIR"] == str(tmp_path / "mine")
         assert os.environ["PYTHONHASHSEED"] == "123"
         assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine" / "numba")

@@ -18,6 +18,7 @@ from bs4 import BeautifulSoup
 from toolkit import report
 from toolkit.__main__ import main
 from toolkit.report import ReportError, build_report, parse_parameter
+from toolkit.report import build as report_build
 
 MODEL = "ai-forever/sbert_large_nlu_ru"
 
@@ -113,7 +114,7 @@ def test_unknown_name_is_an_error_naming_it_and_each_notebooks_parameters(
     def must_not_run(*args, **kwargs):
         raise AssertionError("a notebook ran before the parameters were checked")
 
-    monkeypatch.setattr(report, "_run_one", must_not_run)
+    monkeypatch.setattr(report_build, "_run_one", must_not_run)
     out = tmp_path / "reports"
     with pytest.raises(ReportError) as info:
         build_report(out, list(two_notebooks), parameters={"N": 2, "MODLE": "x"})

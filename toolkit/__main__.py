@@ -14,10 +14,14 @@ Commands:
                             leakage audit of its splits (non-zero exit on errors)
     data describe           summary of the bundled demo set
     evaluate                dense vs BM25 vs hybrid metrics with 95% CIs on a split
-    report [-p NAME=VALUE]  execute the notebooks into reports/ and render HTML; -p sets a
-                            notebook parameter (typed like papermill's -p), e.g.
-                            -p MODEL=ai-forever/sbert_large_nlu_ru -p DATA=path/;
-                            --parameters-file FILE (-f) reads NAME: value from YAML/JSON
+    report [-p NAME=VALUE] [NOTEBOOK...]
+                            execute the notebooks (default: notebooks/NN_*.ipynb) into
+                            reports/ and render HTML; -p sets a notebook parameter (typed like
+                            papermill's -p), e.g. -p MODEL=ai-forever/sbert_large_nlu_ru
+                            -p DATA=path/; --parameters-file FILE (-f) reads NAME: value from
+                            YAML/JSON. The data is checked against each notebook's needs
+                            first: a notebook it cannot run stops the report before anything
+                            runs, with what is missing and the command for the runnable ones
     execute NOTEBOOK...     restart and run notebooks in place (how the committed outputs are made)
     compare EXECUTED...     does a fresh run (reports/NN_*.ipynb) mean what the committed notebook
                             of the same name says? Words exact, numbers within their tolerances
@@ -366,7 +370,10 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
         help="YAML or JSON file with a mapping NAME: value (like papermill's -f); values keep "
         "their YAML types (lists too); -p overrides it; checked like -p",
     )
-    p.add_argument("notebooks", nargs="*")
+    p.add_argument(
+        "notebooks", nargs="*", metavar="NOTEBOOK",
+        help="notebooks to run, in this order (default: every notebooks/NN_*.ipynb)",
+    )
     p.set_defaults(func=_cmd_report)
 
 
@@ -390,10 +397,16 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     from toolkit.data import DataError
     from toolkit.models import ModelNotAvailable
-    from toolkit.report import ReportError
+    from toolkit.report import DataNeedsError, ReportError
 
     try:
         return args.func(args)
+    except DataNeedsError as exc:
+        # the refusal is several lines (per notebook what the data lacks, the runnable ones and
+        # the command for them): all of it on stdout, its first line as the one error line
+        print(exc)
+        print(f"error: {exc.summary}", file=sys.stderr)
+        return 2
     except (
         DataError, ModelNotAvailable, ReportError, OSError, ValueError, TypeError
     ) as exc:

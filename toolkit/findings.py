@@ -42,7 +42,7 @@ __all__ = [
 
 def embedding_space(
     summary: pd.DataFrame,
-    label_field: str,
+    label_field: str | None,
     *,
     n_queries: int,
     confidence: float = 0.95,
@@ -57,7 +57,9 @@ def embedding_space(
             :func:`toolkit.diagnostics.auc_bootstrap`), ``pairs``, ``relevant``,
             ``skewness``, ``3-NN agreement`` and its chance level ``chance mean``, ``chance
             sd`` (:func:`toolkit.diagnostics.neighbour_agreement_chance`).
-        label_field: What the neighbour agreement compares (``"topic"``, ``"IPC section"``).
+        label_field: What the neighbour agreement compares (``"topic"``, ``"IPC section"``);
+            ``None`` when the data have no such labels (the agreement columns are then
+            absent and its sentences left out).
         n_queries: Queries behind the pairs (the unit the AUC's CI resamples).
         confidence: Level of the AUC intervals.
         illustrative: The data are the bundled demo set (titles written by us).
@@ -85,6 +87,9 @@ def embedding_space(
             f"over the {n_queries} queries; {int(r['relevant'])} relevant of {int(r['pairs']):,} "
             f"pairs); {hubs}, N10 skewness {r['skewness']:.2f}."
         )
+    if label_field is None:  # no topic or IPC labels: no neighbour agreement to report
+        found.append(f"The widest gap is {summary['gap'].idxmax()}'s.")
+        return found
     found.append(
         f"The widest gap is {summary['gap'].idxmax()}'s; the purest {label_field} "
         f"neighbourhoods are {summary['3-NN agreement'].idxmax()}'s "
@@ -129,7 +134,7 @@ def query_title_alignment(
     split: str,
     ranks: Any,
     n_wrong: int,
-    n_same_section: int,
+    n_same_section: int | None,
     hardest: Mapping[str, Any] | None = None,
     reference: str = "dense",
     hybrid: str = "rrf(k=60)",
@@ -150,7 +155,7 @@ def query_title_alignment(
         ranks: Rank of the reference's first relevant title, one per query.
         n_wrong: Queries with a non-relevant title ranked first.
         n_same_section: How many of those have a top title from the IPC section of a
-            relevant title.
+            relevant title; ``None`` when the data have no IPC sections.
         hardest: The worst row of :func:`toolkit.evaluation.failure_gallery` (``query``,
             ``relevant_rank``); ``None`` when there is no failure.
         reference: The system every test compares against.
@@ -175,10 +180,14 @@ def query_title_alignment(
             found.append(
                 f"The hybrid {hybrid} against the {reference} model: " + "; ".join(claims) + "."
             )
+    section = (
+        "." if n_same_section is None
+        else f", {n_same_section} of them from the IPC section (our estimate) of a relevant title."
+    )
     found.append(
         f"The relevant title is ranked first by the {reference} model for "
-        f"{(ranks == 1).mean():.0%} of queries; {n_wrong} queries have a distractor on top, "
-        f"{n_same_section} of them from the IPC section (our estimate) of a relevant title."
+        f"{(ranks == 1).mean():.0%} of queries; {n_wrong} queries have a distractor on top"
+        + section
     )
     if hardest is not None:
         found.append(
@@ -577,6 +586,19 @@ def stability_word(ari_mean: float, ari_sd: float, n_seeds: int) -> str:
     return "unstable" if ari_mean + half < 0.5 else "only moderately stable"
 
 
+def _seed_unit_sentence(s: int, n_titles: int, noise: pd.Series, lex_noise: pd.Series) -> str:
+    """What a dense-vs-lexical p-value over UMAP seeds can and cannot say (notebook 03)."""
+    return (
+        f"Those p-values take the UMAP seed as the unit on the same {n_titles} titles: "
+        f"{s} seeds cannot give a p below 2/2^{s} = {2 / 2**s:.3f}, and they say the order "
+        "does not depend on the seed, not that it holds for other titles. Noise is scored "
+        f"as one group, and the lexical pipeline leaves "
+        f"{fmt_spread(100 * lex_noise['mean'], 100 * lex_noise['sd'])}% as noise against "
+        f"{fmt_spread(100 * noise['mean'], 100 * noise['sd'])}%, which moves its NMI by "
+        "itself."
+    )
+
+
 def patent_clusters(
     *,
     model: str,
@@ -642,16 +664,7 @@ def patent_clusters(
             f"higher in {int(d['wins'])} of {s} seeds (paired sign-flip p = {d['p']:.3f})."
         )
     if paired:
-        lex_noise = lexical.loc["noise share"]
-        out.append(
-            f"Those p-values take the UMAP seed as the unit on the same {n_titles} titles: "
-            f"{s} seeds cannot give a p below 2/2^{s} = {2 / 2**s:.3f}, and they say the order "
-            "does not depend on the seed, not that it holds for other titles. Noise is scored "
-            f"as one group, and the lexical pipeline leaves "
-            f"{fmt_spread(100 * lex_noise['mean'], 100 * lex_noise['sd'])}% as noise against "
-            f"{fmt_spread(100 * noise['mean'], 100 * noise['sd'])}%, which moves its NMI by "
-            "itself."
-        )
+        out.append(_seed_unit_sentence(s, n_titles, noise, lexical.loc["noise share"]))
     out.append(
         f"Seed stability: dense {fmt_spread(stability['mean'], stability['sd'])} vs lexical "
         f"{fmt_spread(lexical_stability['mean'], lexical_stability['sd'])} mean pairwise ARI."
