@@ -12,7 +12,7 @@ was never judged -- so the table shows which retrieved titles nobody has judged.
 It reuses the toolkit's pieces, nothing is written twice: vectors come from
 :func:`toolkit.encode` (the embedding cache), BM25 from :func:`toolkit.lexical.bm25_scores`,
 fusions from :class:`toolkit.fusion.Fusion`, and ranks follow the tie rule of the
-metrics (:func:`toolkit.ranking.tie_order` / :func:`toolkit.ranking.rank_columns`: score
+metrics (:func:`toolkit.ranking.tie_order` / :func:`toolkit.ranking.top_k`: score
 descending, equal scores by doc id descending, as trec_eval), so the rank a title gets here
 is the rank :func:`toolkit.retrieval_metrics` scores.
 
@@ -258,20 +258,20 @@ def _ranked(
     """``{name: (scores, cols)}``: each system's top ``keep`` per query, best first.
 
     A dense model goes through :func:`toolkit.index.dense_index` (exact or approximate);
-    BM25 and fusions rank their full score matrix with the metrics' tie rule (a fusion
-    needs every title's dense score, so the first dense model's matrix is then computed
-    exactly whatever ``index`` says).
+    BM25 and fusions take the top ``keep`` of their full score matrix under the tie rule
+    (:func:`toolkit.ranking.top_k`; a fusion needs every title's dense score, so the first
+    dense model's matrix is then computed exactly whatever ``index`` says).
     """
     from toolkit.encoding import encode
     from toolkit.fusion import Fusion
     from toolkit.index import dense_index
     from toolkit.lexical import bm25_scores
-    from toolkit.ranking import rank_columns, tie_order
+    from toolkit.ranking import tie_positions, top_k
 
-    order = tie_order(doc_ids)
+    tie_pos = tie_positions(doc_ids)
 
     def top(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cols = np.stack([rank_columns(row, order)[:keep] for row in matrix])
+        cols = top_k(matrix, keep, tie_pos)
         return np.take_along_axis(matrix, cols, axis=1), cols
 
     needs_bm25 = any(isinstance(s, Fusion) or s == "bm25" for s in systems.values())
