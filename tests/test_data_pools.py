@@ -189,7 +189,7 @@ def test_demo_exposes_the_judged_zeros_and_keeps_relevant_pairs():
     assert relevant == {(q, d): g for q, j in qrels_csv.items() for d, g in j.items()}
     zeros = {(q, d) for q, j in rs.qrels.items() for d, g in j.items() if g == 0}
     assert zeros == {(q, d) for q, j in judgments.items() for d, g in j.items() if g == 0}
-    assert len(zeros) == 1864  # the data card's count
+    assert len(zeros) == 2488  # the data card's count
     assert len(rs.split("train").pairs()) == 50  # the card's run, unchanged
     # the relevant judgments.csv rows left out are exactly the train pool's 55 (data card)
     left_out = {

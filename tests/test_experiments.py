@@ -59,6 +59,22 @@ def test_cross_validate_folds_and_gains(tiny, small_set):
     assert s["improved"] == int((t["gain_ndcg@10"] > 0).sum())
 
 
+def test_cross_validate_reports_how_much_of_the_tuned_top_k_is_judged(tiny, small_set):
+    """The fold models were never pooled: tuned_judged@10 says how much of their top 10 has a
+    grade. Each query judges 3 of the 42 titles (at most 0.3 of a top 10); judging every
+    title (grade 0 for the rest) must give exactly 1."""
+    from toolkit.data import RetrievalSet
+
+    args = dict(splits=("dev", "test"), folds=2, seeds=(1,), max_pairs=8, metrics=("ndcg@10",))
+    part = cross_validate(tiny, small_set, _tiny_recipe(), **args).table["tuned_judged@10"]
+    assert ((part >= 0) & (part <= 0.3 + 1e-12)).all()
+    zeros = dict.fromkeys(small_set.corpus, 0)
+    every = {q: zeros | judged for q, judged in small_set.qrels.items()}
+    full = RetrievalSet(queries=small_set.queries, corpus=small_set.corpus, qrels=every,
+                        splits=small_set.splits)  # fmt: skip
+    assert (cross_validate(tiny, full, _tiny_recipe(), **args).table["tuned_judged@10"] == 1).all()
+
+
 def test_fold_pairs_only_from_training_queries(small_set):
     pairs = _fold_pairs(small_set, ["q00", "q01"], max_pairs=None, seed=0)
     assert len(pairs) == 6 and {q for q, _ in pairs} == {"робот новый", "датчик новый"}

@@ -328,7 +328,9 @@ class CVResult:
     Attributes:
         table: One row per (fold, seed): ``fold``, ``seed``, ``n_train_pairs``,
             ``n_eval_queries``, and for every metric ``base_<m>``, ``tuned_<m>`` and
-            ``gain_<m>`` (tuned - base, means over the fold's held-out queries).
+            ``gain_<m>`` (tuned - base, means over the fold's held-out queries), then
+            ``tuned_judged@<k>`` (the largest k of the metrics): the share of the tuned
+            model's top k that has a judgment, since its rankings were not pooled.
         summary: One row per metric: ``base``, ``tuned`` and ``gain`` means over runs,
             ``gain_sd`` (sample sd over runs), ``gain_seed_sd`` (mean within-fold sd over
             seeds: training noise alone), ``gain_min``, ``gain_max``, ``improved`` (runs
@@ -425,10 +427,13 @@ def cross_validate(
         for s in seeds:
             pairs = _fold_pairs(rs, train_q, max_pairs, s)
             run = finetune(model, pairs, recipe, seed=s, negatives_from=rs, extra_qrels=extra_qrels)
-            tuned = evaluate_system(run.model, rs, query_ids=eval_q, ks=ks, cache=False)
+            tuned = evaluate_system(
+                run.model, rs, query_ids=eval_q, ks=ks, cache=False, judged=True
+            )
             del run
             scores = _held_out_scores(base_table, tuned.set_index("query_id"), metrics)
-            rows.append({"fold": f + 1, "seed": s, "n_train_pairs": len(pairs), **scores})
+            judged = {f"tuned_judged@{ks[-1]}": float(tuned[f"judged@{ks[-1]}"].mean())}
+            rows.append({"fold": f + 1, "seed": s, "n_train_pairs": len(pairs)} | scores | judged)
     summary = pd.DataFrame([_gain_summary(rows, m, len(seeds)) for m in metrics])
     return CVResult(
         table=pd.DataFrame(rows), summary=summary.set_index("metric"), folds=fold_list
