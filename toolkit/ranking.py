@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from toolkit._validation import check_int
 
@@ -46,6 +47,7 @@ __all__ = [
     "check_scores_matrix",
     "embedding_rows",
     "matrix_rows",
+    "rank_candidates",
     "rank_columns",
     "rank_plan",
     "relevant_ranks",
@@ -99,6 +101,64 @@ def rank_columns(row: np.ndarray, order: np.ndarray) -> np.ndarray:
         :func:`toolkit.metrics.retrieval_metrics` ranks them).
     """
     return order[np.argsort(-row[order], kind="stable")]
+
+
+def rank_candidates(
+    scores: Mapping[str, Any],
+    query_ids: Sequence[Hashable],
+    doc_ids: Sequence[Hashable],
+    candidates: Mapping[Hashable, Sequence[Hashable]],
+) -> pd.DataFrame:
+    """Rank each query's own short list of candidates, for every system, under the tie rule.
+
+    What a model card's widget shows: a query and a few candidate texts ordered by the model.
+    Scores come from whole score matrices (so BM25 keeps the corpus statistics of the full
+    index); only the columns of a query's candidates are ranked, among themselves.
+
+    Args:
+        scores: ``{system: n_queries x n_docs scores}`` (rows ``query_ids``, columns
+            ``doc_ids``), e.g. ``SystemComparison.scores``.
+        query_ids: Row ids.
+        doc_ids: Column ids.
+        candidates: ``{query_id: [doc_id, ...]}``: the candidates of each query, each a doc id
+            of ``doc_ids`` (no repeats).
+
+    Returns:
+        One row per system x query x candidate: ``system``, ``query_id``, ``doc_id``,
+        ``rank`` (1 = best of the query's candidates), ``score`` and ``tied`` (another
+        candidate of the query has the same score, so the tie rule, not the system, set
+        their order), in the order of ``scores``, then ``candidates``, then rank.
+
+    Raises:
+        ValueError: A query or candidate id that is not a row or column, a repeated
+            candidate, or a score matrix of the wrong shape.
+    """
+    rows = {q: i for i, q in enumerate(_as_id_list(query_ids, "query_ids"))}
+    doc_ids = _as_id_list(doc_ids, "doc_ids")
+    cols = {d: j for j, d in enumerate(doc_ids)}
+    picked: dict[Hashable, list[int]] = {}
+    for qid, docs in candidates.items():
+        if qid not in rows:
+            raise ValueError(f"candidates: query {qid!r} is not one of query_ids")
+        missing = [d for d in docs if d not in cols]
+        if missing:
+            raise ValueError(f"candidates[{qid!r}]: {missing[0]!r} is not one of doc_ids")
+        if len(set(docs)) != len(docs):
+            raise ValueError(f"candidates[{qid!r}]: a doc id is repeated")
+        picked[qid] = [cols[d] for d in docs]
+    records = []
+    for system, matrix in scores.items():
+        arr = np.asarray(check_scores_matrix(matrix, len(rows), len(cols), f"scores[{system!r}]"))
+        for qid, js in picked.items():
+            sub = np.asarray(js, dtype=np.int64)
+            row = np.asarray(arr[rows[qid]], dtype=np.float64)[sub]
+            ranked = rank_columns(row, tie_order([doc_ids[j] for j in sub]))
+            for rank, c in enumerate(ranked, start=1):
+                tied = bool(np.count_nonzero(row == row[c]) > 1)
+                records.append((system, qid, doc_ids[sub[c]], rank, float(row[c]), tied))
+    return pd.DataFrame.from_records(
+        records, columns=["system", "query_id", "doc_id", "rank", "score", "tied"]
+    )
 
 
 def top_k(scores: np.ndarray, k: int, tie_pos: np.ndarray | None = None) -> np.ndarray:

@@ -55,6 +55,7 @@ from __future__ import annotations
 from toolkit.data.audit import SplitAudit, audit_splits
 from toolkit.data.describe import describe, validate_files
 from toolkit.data.loaders import (
+    card_widget,
     demo,
     load,
     load_corpus,
@@ -78,6 +79,7 @@ __all__ = [
     "SplitAudit",
     "ValidationReport",
     "audit_splits",
+    "card_widget",
     "demo",
     "describe",
     "load",

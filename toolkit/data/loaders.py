@@ -34,6 +34,7 @@ from toolkit.data.rospatent import is_rospatent_path, load_rospatent_json, read_
 from toolkit.data.types import DataError, RetrievalSet
 
 __all__ = [
+    "card_widget",
     "demo",
     "load",
     "load_corpus",
@@ -507,6 +508,32 @@ def demo() -> RetrievalSet:
     """
     folder = importlib.resources.files("toolkit").joinpath("datasets")
     return load_folder(folder, label="toolkit/datasets")
+
+
+def card_widget() -> pd.DataFrame:
+    """The model card's five widget entries, with the demo set's ids, texts and grades.
+
+    The seed card's YAML ``widget`` (``shared/seed/model_card.md``, lines 10-41) lists five
+    training queries, each with three candidate titles. ``toolkit/datasets/card_widget.csv``
+    records them by id, in the card's order (its data card says how the strings were
+    matched); exactly one candidate of each entry is relevant to its query in the demo
+    qrels: the query's own training positive.
+
+    Returns:
+        15 rows: ``entry`` (1-5), ``query_id``, ``query``, ``doc_id``, ``title``,
+        ``position`` (1-3, the candidate's place in the card) and ``grade`` (the pair's grade
+        in the demo set; ``<NA>`` when the pair is not judged).
+    """
+    rs = demo()
+    folder = importlib.resources.files("toolkit").joinpath("datasets")
+    with folder.joinpath("card_widget.csv").open("rb") as fh:
+        table = pd.read_csv(fh, dtype={"query_id": str, "doc_id": str})
+    table["query"] = table["query_id"].map(rs.queries)
+    table["title"] = table["doc_id"].map(rs.corpus)
+    pairs = zip(table["query_id"], table["doc_id"], strict=True)
+    grades = [rs.qrels.get(q, {}).get(d) for q, d in pairs]
+    table["grade"] = pd.array(grades, dtype="Int64")
+    return table[["entry", "query_id", "query", "doc_id", "title", "position", "grade"]]
 
 
 def load(data: Any = None) -> RetrievalSet:
