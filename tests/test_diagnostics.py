@@ -65,3 +65,84 @@ def test_hubness_against_sklearn_neighbours():
     hubs = out["hubs"]
     assert hubs["k_occurrence"].iloc[0] == ref.max()
     assert list(hubs.columns) == ["index", "k_occurrence"] and len(hubs) == 10
+
+
+# ------------------------------------------------------------------------------- by_topic
+
+
+def _per_query():
+    import pandas as pd
+
+    a = pd.DataFrame(
+        {"query_id": ["q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8"],
+         "ndcg@10": [1.0, 0.0, 0.5, 0.5, 1.0, 0.2, 0.2, 0.2],
+         "mrr@10": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]}
+    )  # fmt: skip
+    b = a.iloc[::-1].copy()  # another row order: values must be matched by query_id
+    b["ndcg@10"] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2][::-1]
+    return {"a": a, "b": b}
+
+
+def _topics(table):
+    return [None if isinstance(t, float) and np.isnan(t) else t for t in table["topic"]]
+
+
+# x: q1, q2 (a 0.5); y: q3 (a 0.5); z: q4 (a 0.5); t: q6, q7, q8 (a 0.2); q5: no topic (a 1.0)
+TOPICS = {"q1": "x", "q2": "x", "q3": "y", "q4": "z", "q6": "t", "q7": "t", "q8": "t"}
+
+
+def test_by_topic_by_hand():
+    import pandas as pd
+
+    from toolkit.diagnostics import by_topic
+    from toolkit.stats import bootstrap_ci
+
+    out = by_topic(_per_query(), TOPICS, ci_min_n=None)
+    assert list(out.columns) == ["topic", "n", "a", "b"]
+    # n descending first (t has the lowest mean but the most queries), then a's mean
+    # descending (None 1.0 before the 0.5 ties), then topic
+    assert _topics(out) == ["t", "x", None, "y", "z"]
+    assert out["n"].tolist() == [3, 2, 1, 1, 1]
+    assert out["a"].tolist() == pytest.approx([0.2, 0.5, 1.0, 0.5, 0.5])
+    # b is matched by query_id, not by row: q1 0.9, q2 0.8 -> x 0.85; q6..q8 0.4, 0.3, 0.2
+    assert out["b"].tolist() == pytest.approx([0.3, 0.85, 0.5, 0.7, 0.6])
+    assert out["n"].sum() == 8
+    # CIs only where n >= ci_min_n, equal to bootstrap_ci of that topic's values
+    ci = by_topic(_per_query(), TOPICS, ci_min_n=3, n_resamples=500, seed=4)
+    assert list(ci.columns) == ["topic", "n", "a", "a_low", "a_high", "b", "b_low", "b_high"]
+    ref = bootstrap_ci([0.4, 0.3, 0.2], n_resamples=500, seed=4)
+    assert (ci.loc[0, "b_low"], ci.loc[0, "b_high"]) == (ref["low"], ref["high"])
+    assert ci.loc[1:, ["a_low", "a_high", "b_low", "b_high"]].isna().all().all()
+    assert by_topic(_per_query(), TOPICS)[["a_low", "b_high"]].isna().all().all()  # default 10
+    # one system, another metric; the order follows that system
+    one = by_topic(_per_query(), TOPICS, metric="mrr@10", systems=["b"], ci_min_n=None)
+    assert list(one.columns) == ["topic", "n", "b"] and (one["b"] == 1.0).all()
+    assert _topics(one) == ["t", "x", "y", "z", None]  # equal means: by topic, None last
+    assert isinstance(out, pd.DataFrame)
+
+
+def test_by_topic_bad_inputs():
+    from toolkit.diagnostics import by_topic
+
+    pq = _per_query()
+    with pytest.raises(TypeError, match="per_query must be a non-empty dict"):
+        by_topic({}, TOPICS)
+    with pytest.raises(TypeError, match="topics must be a dict"):
+        by_topic(pq, ["x"])
+    with pytest.raises(ValueError, match=r"systems: expected names of per_query \['a', 'b'\]"):
+        by_topic(pq, TOPICS, systems=["c"])
+    with pytest.raises(ValueError, match="ci_min_n must be an integer >= 2"):
+        by_topic(pq, TOPICS, ci_min_n=1)
+    with pytest.raises(ValueError, match=r"per_query\['a'\]: missing column\(s\) \['hit@1'\]"):
+        by_topic(pq, TOPICS, metric="hit@1")
+    short = {"a": pq["a"], "b": pq["b"].iloc[1:]}
+    with pytest.raises(ValueError, match="'b' and 'a' cover different queries"):
+        by_topic(short, TOPICS)
+    nan = {"a": pq["a"].assign(**{"ndcg@10": np.nan})}
+    with pytest.raises(ValueError, match="one finite 'ndcg@10' per query_id"):
+        by_topic(nan, TOPICS)
+    twice = {"a": pq["a"].iloc[[0, 0, 1]]}
+    with pytest.raises(ValueError, match="one finite 'ndcg@10' per query_id"):
+        by_topic(twice, TOPICS)
+    with pytest.raises(ValueError, match="the tables have no query"):
+        by_topic({"a": pq["a"].iloc[:0]}, TOPICS)

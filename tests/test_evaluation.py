@@ -250,22 +250,77 @@ SCORES = np.array(
 )
 
 
-def test_failure_gallery_by_hand(small_set):
+def _rows(g, qid):
+    part = g[g["query_id"] == qid]
+    grades = [None if pd.isna(x) else int(x) for x in part["grade"]]
+    return list(zip(part["rank"], part["doc_id"], part["score"], grades, part["role"], strict=True))
+
+
+def test_failure_gallery_long_format_by_hand(small_set):
     g = failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_queries=8, max_distractors=2)
-    assert list(g["query_id"]) == ["q4", "q2", "q3"]  # worst rank first; q1 succeeds
-    assert list(g["relevant_rank"]) == [5, 3, 2]
-    row = g.iloc[0]
-    assert row["relevant_title"] == CORPUS["d4"] and row["relevant_score"] == 0.2
-    assert (row["distractor_1"], row["distractor_1_score"]) == (CORPUS["d6"], 0.8)
-    assert row["distractor_2"] == CORPUS["d5"]  # tie with d3 at 0.7 goes to the larger id
-    q3 = g.iloc[2]
-    assert q3["distractor_1"] == CORPUS["d1"] and pd.isna(q3["distractor_2"])
-    assert np.isnan(q3["distractor_2_score"])
-    # ranks agree with the metrics' first relevant rank (same tie rule)
+    assert list(g.columns) == [
+        "query_id", "query", "rank", "title", "doc_id", "score", "grade", "role"
+    ]  # fmt: skip
+    # worst relevant rank first (q4: 5, q2: 3, q3: 2); q1 succeeds; a query's rows together
+    assert list(dict.fromkeys(g["query_id"])) == ["q4", "q2", "q3"]
+    assert g["query_id"].tolist() == ["q4"] * 3 + ["q2"] * 3 + ["q3"] * 2
+    # d5 beats d3 in the 0.7 tie (larger id first); d6 is unjudged for q4 (<NA>)
+    assert _rows(g, "q4") == [
+        (1, "d6", 0.8, None, "distractor"),
+        (2, "d5", 0.7, None, "distractor"),
+        (5, "d4", 0.2, 2, "relevant"),
+    ]
+    # d5 is judged non-relevant for q2 (grade 0), d6 unjudged
+    assert _rows(g, "q2") == [
+        (1, "d6", 0.9, None, "distractor"),
+        (2, "d5", 0.8, 0, "distractor"),
+        (3, "d2", 0.7, 2, "relevant"),
+    ]
+    assert _rows(g, "q3") == [(1, "d1", 0.6, None, "distractor"), (2, "d3", 0.5, 1, "relevant")]
+    assert str(g["grade"].dtype) == "Int64"
+    assert (g["title"] == g["doc_id"].map(CORPUS)).all()
+    assert (g["query"] == g["query_id"].map(QUERIES)).all()
+    # the relevant rows' ranks are the metrics' first relevant ranks (same tie rule)
     _, per_query = retrieval_metrics(SCORES, QRELS, query_ids=IDS_Q, doc_ids=IDS_D, ks=(1,))
     ranks = dict(zip(per_query["query_id"], per_query["first_relevant_rank"], strict=True))
-    assert all(ranks[q] == r for q, r in zip(g["query_id"], g["relevant_rank"], strict=True))
-    assert len(failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_queries=1)) == 1
+    rel = g[g["role"] == "relevant"]
+    assert dict(zip(rel["query_id"], rel["rank"], strict=True)) == {
+        q: ranks[q] for q in rel["query_id"]
+    }
+
+
+def test_failure_gallery_limits(small_set):
+    one = failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_queries=1)
+    assert one["query_id"].unique().tolist() == ["q4"]
+    assert one["rank"].tolist() == [1, 2, 3, 5]  # three distractors, then the relevant title
+    bare = failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_distractors=0)
+    assert bare["role"].eq("relevant").all() and bare["rank"].tolist() == [5, 3, 2]
+    empty = failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_queries=0)
+    assert empty.empty and "role" in empty.columns
+
+
+def test_failure_gallery_orders_equal_ranks_by_the_lower_relevant_score():
+    rs = RetrievalSet(
+        queries={"a": "альфа", "b": "бета", "c": "гамма"},
+        corpus={"x": "ИКС", "y": "ИГРЕК", "z": "ЗЕТ"},
+        qrels={"a": {"y": 1}, "b": {"y": 1, "z": 2}, "c": {"z": 1}},
+    )
+    scores = np.array([[0.9, 0.5, 0.0], [0.9, 0.4, 0.3], [0.9, 0.0, 0.6]])
+    g = failure_gallery(rs, scores, ["a", "b", "c"], ["x", "y", "z"])
+    rel = g[g["role"] == "relevant"]
+    # all at rank 2; b (0.4) before a (0.5), then c (0.6); b shows only its best relevant, y
+    assert rel["query_id"].tolist() == ["b", "a", "c"]
+    assert rel["doc_id"].tolist() == ["y", "y", "z"]
+    assert g[g["query_id"] == "b"]["doc_id"].tolist() == ["x", "y"]
+
+
+def test_failure_gallery_bad_arguments(small_set):
+    with pytest.raises(ValueError, match="max_queries must be an integer >= 0"):
+        failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_queries=-1)
+    with pytest.raises(TypeError, match="max_distractors must be an integer"):
+        failure_gallery(small_set, SCORES, IDS_Q, IDS_D, max_distractors=1.5)
+    with pytest.raises(ValueError, match="scores has shape"):
+        failure_gallery(small_set, SCORES[:2], IDS_Q, IDS_D)
 
 
 def test_top1_tie_rule():

@@ -11,7 +11,10 @@ What the embedding space looks like, independent of one retrieval metric:
 * :func:`hubness`, :func:`anisotropy` -- hubs of the kNN graph and the narrow-cone effect;
 * :func:`query_margins`, :func:`pair_similarities` -- best relevant vs hardest non-relevant
   score per query, and the score distributions of relevant and non-relevant pairs. They rank
-  with the retrieval metrics' tie rule (:mod:`toolkit.ranking`).
+  with the retrieval metrics' tie rule (:mod:`toolkit.ranking`);
+* :func:`failure_types` -- each wrong top-1 title as a near miss (a relevant title's topic),
+  a lexical lure (another topic, a stem shared with the query: :func:`toolkit.lexical.stems`) or
+  other; :func:`by_topic` -- a metric's mean per topic and system, with its n.
 
 All cosine computations refuse all-zero rows (they have no direction); see
 :mod:`toolkit._validation` for the toolkit's zero-vector policy.
@@ -32,6 +35,7 @@ from toolkit._validation import (
     chunk_rows,
     unit_rows,
 )
+from toolkit.lexical import stems as lexical_stems
 from toolkit.ranking import (
     RankPlan,
     check_scores_matrix,
@@ -41,10 +45,14 @@ from toolkit.ranking import (
     score_blocks,
     top_k,
 )
+from toolkit.stats import bootstrap_ci
 
 __all__ = [
+    "FAILURE_TYPES",
     "anisotropy",
     "auc_bootstrap",
+    "by_topic",
+    "failure_types",
     "hubness",
     "nearest_titles",
     "neighbour_agreement",
@@ -569,3 +577,171 @@ def pair_similarities(
             "grade": np.asarray(grades, dtype=np.float64),
         }
     )
+
+
+# ------------------------------------------------------------------ failure types, topics
+
+FAILURE_TYPES = ("near miss", "lexical lure", "other", "unknown topic")
+"""The types of :func:`failure_types`, in the order of its docstring."""
+
+
+def _failure_type(top: Any, relevant: list[Any], shared: tuple[str, ...]) -> str:
+    if top is not None and top in relevant:
+        return "near miss"
+    if top is None or None in relevant:
+        return "unknown topic"
+    return "lexical lure" if shared else "other"
+
+
+def failure_types(
+    rs: Any, scores: Any, query_ids: Sequence[str], doc_ids: Sequence[str], *, field: str = "topic"
+) -> pd.DataFrame:
+    """Why a query's top-1 title is wrong: a near miss, a lexical lure or something else.
+
+    A query counts when it has a relevant title (grade >= 1) in ``doc_ids`` and its top-1
+    title (tie rule of :func:`toolkit.evaluation.top1`) has grade < 1 or is unjudged. Types:
+    ``"near miss"`` -- the top-1 title has the ``field`` value (topic) of one of the query's
+    relevant titles (the model found the field, missed a facet); ``"lexical lure"`` --
+    another topic than every relevant title, sharing a stem with the query
+    (:func:`toolkit.lexical.stems`, BM25's stemming); ``"other"`` -- another topic, no shared stem;
+    ``"unknown topic"`` -- not a near miss, and the top-1 or a relevant title has no value.
+
+    Args:
+        rs: The :class:`toolkit.data.RetrievalSet` (texts, titles, qrels, doc fields).
+        scores: ``n_queries x n_docs`` scores (rows ``query_ids``, columns ``doc_ids``).
+        query_ids: Row ids (of ``rs.queries``).
+        doc_ids: Column ids (of ``rs.corpus``).
+        field: The doc field compared (``rs.doc_fields[field]``), e.g. ``"ipc"``.
+
+    Returns:
+        One row per such query, in ``query_ids`` order: ``query_id``, ``query``, the top-1
+        ``doc_id`` and ``title``, its ``grade`` (``Int64``: 0 judged non-relevant, ``<NA>``
+        unjudged), its ``topic`` (NaN if it has none), ``relevant_topics`` (tuple), ``type``
+        and ``shared_stems`` (query stems in the title, tuple). Count with
+        ``out["type"].value_counts()``.
+
+    Raises:
+        ValueError: ``rs`` has no doc field ``field``, unknown ids, a wrongly shaped matrix.
+    """
+    labels = rs.doc_fields.get(field)
+    if not labels:
+        raise ValueError(
+            f"field: rs has no doc field {field!r} (doc fields: "
+            f"{sorted(rs.doc_fields)}); failure_types needs the titles' {field!r}"
+        )
+    plan = rank_plan(query_ids, doc_ids, rs.qrels, None, need_judged=True)
+    arr = check_scores_matrix(scores, len(plan.query_ids), len(plan.doc_ids))
+    for name, ids, known in [("query_ids", plan.query_ids, rs.queries),
+                             ("doc_ids", plan.doc_ids, rs.corpus)]:  # fmt: skip
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ValueError(f"{name}: expected ids of the set, got unknown {unknown[:3]}")
+    top = top_k(arr, 1, tie_pos=plan.tie_pos)[:, 0] if arr.size else []
+    wrong = [
+        (q, plan.doc_ids[top[q]])
+        for q in range(arr.shape[0])
+        if len(plan.rel_cols[q]) and plan.judged[q].get(plan.doc_ids[top[q]], 0) < 1
+    ]
+    stems = lexical_stems([rs.queries[plan.query_ids[q]] for q, _ in wrong]
+                        + [rs.corpus[d] for _, d in wrong])  # fmt: skip
+    records = []
+    for n, (q, d) in enumerate(wrong):
+        in_title = set(stems[len(wrong) + n])
+        shared = tuple(s for s in stems[n] if s in in_title)
+        rel = [labels.get(r) for r in plan.rel_docs[q]]
+        grade = plan.judged[q].get(d)
+        records.append([plan.query_ids[q], rs.queries[plan.query_ids[q]], d, rs.corpus[d],
+                        None if grade is None else int(grade), labels.get(d),
+                        tuple(dict.fromkeys(rel)), _failure_type(labels.get(d), rel, shared),
+                        shared])  # fmt: skip
+    columns = ["query_id", "query", "doc_id", "title", "grade", "topic", "relevant_topics",
+               "type", "shared_stems"]  # fmt: skip
+    out = pd.DataFrame.from_records(records, columns=columns)
+    return out.astype({"grade": "Int64"})
+
+
+def _metric_table(per_query: Any, systems: list[str], metric: str) -> pd.DataFrame:
+    """``query_id x system`` values of ``metric``: one row per query, finite, same queries."""
+    cols: dict[str, pd.Series] = {}
+    for s in systems:
+        t = per_query[s]
+        missing = [c for c in ("query_id", metric) if c not in getattr(t, "columns", ())]
+        if missing:
+            raise ValueError(f"per_query[{s!r}]: missing column(s) {missing}")
+        v = t.set_index("query_id")[metric].astype(np.float64)
+        if v.index.duplicated().any() or not np.isfinite(v.to_numpy()).all():
+            raise ValueError(f"per_query[{s!r}]: expected one finite {metric!r} per query_id")
+        if cols and set(v.index) != set(cols[systems[0]].index):
+            raise ValueError(f"per_query: {s!r} and {systems[0]!r} cover different queries")
+        cols[s] = v
+    if cols[systems[0]].empty:
+        raise ValueError("per_query: the tables have no query")
+    return pd.DataFrame(cols).loc[cols[systems[0]].index]
+
+
+def by_topic(
+    per_query: Mapping[str, pd.DataFrame],
+    topics: Mapping[str, Any],
+    *,
+    metric: str = "ndcg@10",
+    systems: Sequence[str] | None = None,
+    ci_min_n: int | None = 10,
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean of one metric per topic and system, with the number of queries behind it.
+
+    A description, not a test: with one to four queries per topic (the demo test split has
+    63 queries over 25 topics) a topic's mean is that of a handful of queries, and
+    differences between topics (or between systems inside one topic) are not findings;
+    read ``n`` first. A percentile bootstrap CI (:func:`toolkit.stats.bootstrap_ci`) of a
+    topic's mean is given only where ``n >= ci_min_n``: the bootstrap can only reshuffle the
+    values it has (with n = 2 the interval is about their range), so below some ten queries
+    its coverage falls well short of the nominal level and the interval looks surer than
+    it is.
+
+    Args:
+        per_query: ``{system: table}`` with ``query_id`` and ``metric`` columns, every
+            system on the same queries (e.g. ``SystemComparison.per_query``).
+        topics: ``{query_id: topic}``, e.g. ``rs.query_fields["topic"]``; queries without
+            one share a row whose ``topic`` is missing (NaN).
+        metric: The per-query column averaged.
+        systems: Systems shown, in this order (default: all of ``per_query``).
+        ci_min_n: Smallest ``n`` given a CI (>= 2); ``None``: no CI columns.
+        n_resamples: Bootstrap resamples.
+        confidence: Two-sided confidence level.
+        seed: Seed of each interval's resampling.
+
+    Returns:
+        One row per topic: ``topic``, ``n``, the mean per system (a column named after it)
+        and, with ``ci_min_n``, ``<system>_low`` and ``<system>_high`` (NaN where
+        ``n < ci_min_n``). Sorted by ``n`` descending, then the first system's mean
+        descending, then topic.
+    """
+    if not isinstance(per_query, Mapping) or not per_query:
+        raise TypeError("per_query must be a non-empty dict {system: per-query DataFrame}")
+    if not isinstance(topics, Mapping):
+        raise TypeError(f"topics must be a dict {{query_id: topic}}, got {type(topics).__name__}")
+    systems = list(per_query) if systems is None else list(systems)
+    if not systems or any(s not in per_query or s in ("topic", "n") for s in systems):
+        raise ValueError(f"systems: expected names of per_query {list(per_query)}, got {systems}")
+    ci_min_n = check_int(ci_min_n, "ci_min_n", minimum=2, allow_none=True)
+    check_resampling(n_resamples, confidence)
+    values = _metric_table(per_query, systems, metric)
+    groups: dict[Any, list[Any]] = {}
+    for q in values.index:
+        groups.setdefault(topics.get(q), []).append(q)
+    records = []
+    for topic, ids in groups.items():
+        row: dict[str, Any] = {"topic": topic, "n": len(ids)}
+        for s in systems:
+            v = values.loc[ids, s]
+            row[s] = float(v.mean())
+            if ci_min_n is not None:
+                ci = (bootstrap_ci(v, n_resamples=n_resamples, confidence=confidence, seed=seed)
+                      if len(v) >= ci_min_n else {"low": np.nan, "high": np.nan})  # fmt: skip
+                row[f"{s}_low"], row[f"{s}_high"] = ci["low"], ci["high"]
+        records.append(row)
+    records.sort(key=lambda r: (-r["n"], -r[systems[0]], r["topic"] is None, str(r["topic"])))
+    return pd.DataFrame.from_records(records)

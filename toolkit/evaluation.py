@@ -631,62 +631,58 @@ def failure_gallery(
 ) -> pd.DataFrame:
     """Queries whose best relevant title is ranked below non-relevant titles, worst first.
 
-    Ranking follows the tie rule of :func:`toolkit.metrics.retrieval_metrics` (score
-    descending, ties by doc id descending), so ``relevant_rank`` equals its
-    ``first_relevant_rank``. Queries without a relevant title in ``doc_ids`` are left out.
+    Long format, one row per (query, title) shown, so that a full print
+    (``gallery.to_string()``) shows whole titles: per failing query its top-ranked
+    distractors, then its best relevant title. Ranking follows the tie rule of
+    :func:`toolkit.metrics.retrieval_metrics` (score descending, ties by doc id descending),
+    so the relevant row's ``rank`` equals its ``first_relevant_rank``. Queries without a
+    relevant title (grade >= 1) in ``doc_ids`` are left out.
 
     Args:
         rs: The set (query texts, titles, qrels).
         scores: ``n_queries x n_docs`` scores (rows ``query_ids``, columns ``doc_ids``).
         query_ids: Row ids.
         doc_ids: Column ids.
-        max_queries: Failures listed (the worst rank first; ties: lower best-relevant score
-            first, then query order).
-        max_distractors: Non-relevant titles shown per query: the top-ranked ones, all
-            ranked above the best relevant title.
+        max_queries: Failing queries listed (the worst relevant rank first; ties: lower
+            best-relevant score first, then query order).
+        max_distractors: Titles shown above the relevant one per query: the top-ranked
+            ones, all ranked above the best relevant title (fewer when fewer are).
 
     Returns:
-        One row per failing query, side by side: ``query_id``, ``query``,
-        ``relevant_title``, ``relevant_rank``, ``relevant_score``, then
-        ``distractor_1``, ``distractor_1_score``, ... (missing (NaN) when fewer distractors
-        rank above the relevant title).
+        Columns ``query_id``, ``query``, ``rank``, ``title``, ``doc_id``, ``score``,
+        ``grade`` (the title's grade for the query in ``rs.qrels``, nullable ``Int64``: 0
+        judged non-relevant, ``<NA>`` unjudged, >= 1 on the relevant row) and ``role``
+        (``"distractor"``, or ``"relevant"`` for the best relevant title, the last row of
+        its query). A query's rows are consecutive, in rank order.
     """
     arr = _scores_of(scores, query_ids, doc_ids)
     max_queries = check_int(max_queries, "max_queries", minimum=0)
     max_distractors = check_int(max_distractors, "max_distractors", minimum=0)
     order = tie_order(list(doc_ids))
-    records = []
+    failures = []
     for i, qid in enumerate(query_ids):
-        relevant = {d for d, g in rs.qrels.get(qid, {}).items() if g >= 1}
+        judged = rs.qrels.get(qid, {})
         ranking = rank_columns(arr[i], order)
-        is_rel = np.array([doc_ids[j] in relevant for j in ranking])
+        is_rel = np.array([judged.get(doc_ids[j], 0) >= 1 for j in ranking])
         if not is_rel.any() or is_rel[0]:
             continue
         pos = int(np.argmax(is_rel))  # 0-based rank of the best relevant title
-        best = ranking[pos]
-        rec: dict[str, Any] = {
-            "query_id": qid,
-            "query": rs.queries[qid],
-            "relevant_title": rs.corpus[doc_ids[best]],
-            "relevant_rank": pos + 1,
-            "relevant_score": float(arr[i, best]),
-        }
-        above = ranking[:pos][:max_distractors]
-        for n in range(max_distractors):
-            j = above[n] if n < len(above) else None
-            rec[f"distractor_{n + 1}"] = rs.corpus[doc_ids[j]] if j is not None else None
-            rec[f"distractor_{n + 1}_score"] = float(arr[i, j]) if j is not None else np.nan
-        records.append(rec)
-    columns = ["query_id", "query", "relevant_title", "relevant_rank", "relevant_score"]
-    for n in range(max_distractors):
-        columns += [f"distractor_{n + 1}", f"distractor_{n + 1}_score"]
+        shown = [*ranking[:pos][:max_distractors], ranking[pos]]
+        ranks = [*range(1, len(shown)), pos + 1]
+        rows = [
+            {"query_id": qid, "query": rs.queries[qid], "rank": r, "title": rs.corpus[doc_ids[j]],
+             "doc_id": doc_ids[j], "score": float(arr[i, j]), "grade": judged.get(doc_ids[j]),
+             "role": "distractor"}
+            for r, j in zip(ranks, shown, strict=True)
+        ]  # fmt: skip
+        rows[-1]["role"] = "relevant"
+        failures.append((-pos, float(arr[i, ranking[pos]]), i, rows))
+    failures.sort(key=lambda f: f[:3])  # worst rank, lower relevant score, query order
+    records = [row for f in failures[:max_queries] for row in f[3]]
+    columns = ["query_id", "query", "rank", "title", "doc_id", "score", "grade", "role"]
     out = pd.DataFrame.from_records(records, columns=columns)
-    if out.empty:
-        return out
-    out = out.sort_values(
-        ["relevant_rank", "relevant_score"], ascending=[False, True], kind="stable"
-    )
-    return out.head(max_queries).reset_index(drop=True)
+    out["grade"] = out["grade"].astype("Int64")
+    return out
 
 
 def heatmap_block(

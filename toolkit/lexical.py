@@ -25,7 +25,7 @@ import numpy as np
 
 from toolkit._validation import check_texts
 
-__all__ = ["bm25_scores"]
+__all__ = ["bm25_scores", "stems"]
 
 
 def _check_texts(texts: Any, name: str) -> list[str]:
@@ -48,6 +48,40 @@ def _resolve_stemmer(stemmer: Any) -> Any:
     if hasattr(stemmer, "stemWords") or callable(stemmer):
         return stemmer
     raise TypeError("stemmer must be a language name, None, or have a stemWords(list) method")
+
+
+def _tokenize_kw(stemmer: Any, stopwords: Any) -> dict[str, Any]:
+    """bm25s.tokenize's settings: the one place BM25 and :func:`stems` take them from."""
+    sw = [] if stopwords is None else stopwords
+    stem = _resolve_stemmer(stemmer)
+    return {"stopwords": sw, "stemmer": stem, "lower": True, "show_progress": False}
+
+
+def stems(
+    texts: Sequence[str],
+    *,
+    stemmer: str | Callable | None = "russian",
+    stopwords: str | Sequence[str] | None = "ru",
+) -> list[list[str]]:
+    """Each text's stems as :func:`bm25_scores` sees them (same tokens, stop words, stemmer).
+
+    A query and a title share a stem exactly when BM25 (with the same settings) scores the
+    title above 0 for the query.
+
+    Returns:
+        One list of stems per text, in text order, without repeats.
+
+    Example:
+        >>> stems(["Роботы для доставки"])
+        [['робот', 'доставк']]
+    """
+    import bm25s
+
+    texts = _check_texts(texts, "texts")
+    if not texts:
+        return []
+    tokens = bm25s.tokenize(texts, return_ids=False, **_tokenize_kw(stemmer, stopwords))
+    return [list(dict.fromkeys(t)) for t in tokens]
 
 
 def bm25_scores(
@@ -91,10 +125,8 @@ def bm25_scores(
     docs = _check_texts(docs, "docs")
     if not docs:
         raise ValueError("docs is empty; BM25 needs a corpus")
-    stem = _resolve_stemmer(stemmer)
-    sw = [] if stopwords is None else stopwords
     out = np.zeros((len(queries), len(docs)), dtype=np.float32)
-    tokenize_kw = {"stopwords": sw, "stemmer": stem, "lower": True, "show_progress": False}
+    tokenize_kw = _tokenize_kw(stemmer, stopwords)
     corpus_tokens = bm25s.tokenize(docs, **tokenize_kw)
     if not corpus_tokens.vocab:  # every doc is empty or stop words only
         return out
