@@ -792,3 +792,225 @@ def test_figures_carry_a_slim_template_with_the_same_look():
     for key in ("plot_bgcolor", "paper_bgcolor", "xaxis", "yaxis", "colorway", "font"):
         assert tmpl["layout"][key] == full["layout"][key]
     assert len(json.dumps(tmpl)) < len(json.dumps(full)) / 2
+
+
+# ----------------------------------------------------------------------------- legible at 900 px
+# A notebook shows each figure as a PNG at most 900 px wide (toolkit.plots.notebook): a wider
+# figure is scaled down, its text with it. The three figures below were illegible there.
+CYRILLIC_EM = 0.55  # a lower bound of the drawn width of a Cyrillic character, in em
+
+
+def _px_at_least(text: str, font: float) -> float:
+    """A lower bound of the drawn width of ``text`` (kaleido draws Cyrillic at >= 0.55 em)."""
+    return len(text) * CYRILLIC_EM * font
+
+
+def _heatmap_block(n_q=15, n_d=59, seed=0):
+    rng = np.random.default_rng(seed)
+    queries = [f"запрос номер {i} о доставке товаров автономными роботами" for i in range(n_q)]
+    titles = [
+        f"СПОСОБ И УСТРОЙСТВО {j} ДЛЯ ОБНАРУЖЕНИЯ ВТОРЖЕНИЙ В КОМПЬЮТЕРНЫЕ СЕТИ С ПОМОЩЬЮ "
+        "НЕЙРОННОЙ СЕТИ"
+        for j in range(n_d)
+    ]
+    mask = np.zeros((n_q, n_d), dtype=bool)
+    for i in range(n_q):
+        mask[i, (4 * i) % n_d] = mask[i, (4 * i + 1) % n_d] = True
+    return rng.random((n_q, n_d)), queries, titles, mask
+
+
+def test_heatmap_many_titles_are_rows_with_whole_labels_and_full_hover():
+    scores, queries, titles, mask = _heatmap_block()  # notebook 04: 15 queries x 59 titles
+    d = plot_similarity_heatmap(
+        scores, query_labels=queries, doc_labels=titles, relevant_mask=mask
+    ).to_dict()
+    (trace,) = d["data"]
+    layout = d["layout"]
+    # titles are the rows (horizontal labels), queries the columns; hover keeps full texts
+    assert [_flat(y) for y in _vals(trace["y"])] == titles
+    assert [_flat(x) for x in _vals(trace["x"])] == queries
+    assert "query: %{x}" in trace["hovertemplate"] and "title: %{y}" in trace["hovertemplate"]
+    assert np.allclose(np.array(_vals(trace["z"]), dtype=float), scores.T)
+    assert (np.array(_vals(trace["customdata"])).astype(bool) == mask.T).all()
+    got = sorted((s["x0"], s["y0"]) for s in layout["shapes"])
+    assert got == sorted((i - 0.5, j - 0.5) for i, j in zip(*np.nonzero(mask), strict=True))
+    y_axis, x_axis = layout["yaxis"], layout["xaxis"]
+    assert y_axis["autorange"] == "reversed" and y_axis.get("tickangle", 0) == 0
+    ticks = y_axis["ticktext"]
+    assert len(ticks) == 59 and all(len(t) <= 40 for t in ticks)
+    assert ticks[0] == truncate_label(titles[0], 40)
+    font = y_axis["tickfont"]["size"]
+    m = layout["margin"]
+    # each title row is taller than its label; the left margin holds the longest label
+    assert (layout["height"] - m["t"] - m["b"]) / 59 >= font + 4
+    assert m["l"] >= max(_px_at_least(t, font) for t in ticks)
+    # the figure fits a 900 px page unscaled, with a legible font and 15 separate columns
+    assert layout["width"] <= 900 and font >= 11
+    assert (layout["width"] - m["l"] - m["r"]) / 15 >= np.sqrt(2) * x_axis["tickfont"]["size"]
+    # the slanted query labels fit below the cells
+    slant = max(_px_at_least(t, x_axis["tickfont"]["size"]) for t in x_axis["ticktext"])
+    assert m["b"] >= slant / np.sqrt(2)
+
+
+def test_heatmap_titles_on_picks_the_axis():
+    scores, queries, titles, mask = _heatmap_block()
+    old = plot_similarity_heatmap(
+        scores, query_labels=queries, doc_labels=titles, relevant_mask=mask, titles_on="x"
+    ).to_dict()
+    assert [_flat(x) for x in _vals(old["data"][0]["x"])] == titles  # the former layout
+    assert old["layout"]["xaxis"]["tickangle"] == -45
+    small = plot_similarity_heatmap(
+        SCORES, query_labels=Q_LABELS, doc_labels=D_LABELS, relevant_mask=MASK, titles_on="y"
+    ).to_dict()
+    assert [_flat(y) for y in _vals(small["data"][0]["y"])] == D_LABELS
+    assert len(small["layout"]["shapes"]) == 4
+    many_queries = plot_similarity_heatmap(  # both axes long: the titles stay the columns
+        np.zeros((40, 59)), query_labels=[f"q{i}" for i in range(40)], doc_labels=titles
+    ).to_dict()
+    assert [_flat(x) for x in _vals(many_queries["data"][0]["x"])] == titles
+    with pytest.raises(ValueError, match="titles_on must be one of"):
+        plot_similarity_heatmap(SCORES, query_labels=Q_LABELS, doc_labels=D_LABELS, titles_on="z")
+
+
+KEYWORDS_LONG = [
+    "теплоизоляционный", "роботизированный", "робот-манипулятор", "газ", "мост", "вода",
+]  # fmt: skip
+
+
+def _keyword_table(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n):
+        words = [f"{KEYWORDS_LONG[(c + k) % 6]}" for k in range(6)]
+        rows.append({"cluster": c, "size": 20 - c, "keywords": words,
+                     "scores": sorted(rng.uniform(0.02, 0.2, 6), reverse=True)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _panel_gaps(layout: dict, n_panels: int, n_cols: int) -> list[tuple[float, float]]:
+    """``(room in px left of panel k's bars, font)`` for each panel."""
+    width = layout.get("width") or 700  # plotly's defaults where unset
+    margin = {"l": 80, "r": 80, **layout.get("margin", {})}
+    plot_w = width - margin["l"] - margin["r"]
+    out = []
+    for k in range(n_panels):
+        suffix = "" if k == 0 else str(k + 1)
+        start = layout[f"xaxis{suffix}"]["domain"][0]
+        if k % n_cols == 0:
+            room = margin["l"] + start * plot_w
+        else:
+            prev_end = layout[f"xaxis{k if k > 1 else ''}"]["domain"][1]
+            room = (start - prev_end) * plot_w
+        font = layout[f"yaxis{suffix}"].get("tickfont", {}).get("size", 12)
+        out.append((room, font))
+    return out
+
+
+@pytest.mark.parametrize("width", [None, 900])
+def test_cluster_keywords_labels_stay_in_their_own_panel(width):
+    from toolkit.plots import plot_cluster_keywords
+
+    table = _keyword_table()  # notebook 03: 12 panels, 6 keywords each, 4 per row
+    fig = plot_cluster_keywords(table, top_n=6, clusters=list(range(12)), n_cols=4, width=width)
+    d = fig.to_dict()
+    layout = d["layout"]
+    for k, (room, font) in enumerate(_panel_gaps(layout, 12, 4)):
+        longest = max(d["data"][k]["y"], key=len)
+        # the room left of a panel's bars holds its longest keyword (plus tick padding)
+        assert room >= _px_at_least(longest, font) + 6, (k, room, longest)
+    assert layout["width"] <= 1000  # scaled to 900 px, the 11 px labels stay >= 10 px
+    assert all(layout[f"xaxis{s}"]["tickangle"] == 0 for s in ["", *map(str, range(2, 13))])
+
+
+def _cluster_map_inputs(n_clusters=27, per_cluster=9, n_noise=40, seed=0):
+    """Notebook 03's shape: 27 clusters with 3 keywords each, noise, all 8 IPC sections."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_clusters), per_cluster)
+    labels = np.concatenate([labels, np.full(n_noise, -1)])
+    rng.shuffle(labels)
+    n = len(labels)
+    xy = rng.normal(size=(n, 2)) * [7.0, 5.0]
+    sections = np.array(list("ABCDEFGH"))
+    # every cluster's first point is of another section than most of its points
+    ipc = [f"{sections[(c + 1) % 8]}01B 1/00" for c in labels]
+    seen = set()
+    for i, c in enumerate(labels):
+        if c not in seen:
+            seen.add(c)
+            ipc[i] = f"{sections[c % 8]}99Z 9/99"
+    keywords = {c: ["теплоизоляционный", "роботизированный", "робот-манипулятор"]
+                for c in range(n_clusters)}  # fmt: skip
+    ids = [f"RU{i}" for i in range(n)]
+    return xy, labels, ipc, keywords, ids
+
+
+def test_cluster_map_legend_one_entry_per_cluster_and_a_separate_symbol_key():
+    from toolkit.plots import plot_cluster_map
+    from toolkit.plots.cluster_map import IPC_SYMBOLS
+
+    xy, labels, ipc, keywords, ids = _cluster_map_inputs()
+    fig = plot_cluster_map(xy, labels, texts=[f"t{i}" for i in range(len(ids))], ipc=ipc,
+                           keywords=keywords, doc_ids=ids, max_keywords=3)  # fmt: skip
+    d = fig.to_dict()
+    layout = d["layout"]
+    shown = [t for t in d["data"] if t.get("showlegend", True)]
+    clusters = [t for t in shown if t.get("legend", "legend") == "legend"]
+    keys = [t for t in shown if t.get("legend") == "legend2"]
+    # one entry per cluster (and noise) in one legend, one per IPC section in another
+    assert [t["name"] for t in clusters][:2] == ["noise", "0: теплоизоляционный, "
+                                                "роботизированный, робот-манипулятор"]  # fmt: skip
+    assert len(clusters) == 27 + 1 and len({t["name"] for t in clusters}) == 28
+    assert [t["name"] for t in keys] == [f"IPC {IPC_NAMES[s]}" for s in "ABCDEFGH"]
+    assert all(t["marker"]["color"] == "#444444" and t["x"] == [None] for t in keys)
+    assert layout["legend2"]["title"]["text"] and layout["legend"]["title"]["text"]
+    # a cluster's entry shows its colour and its most common section's symbol
+    for t, c in zip(clusters[1:], range(27), strict=True):
+        symbols = list(t["marker"]["symbol"])
+        assert symbols[0] == IPC_SYMBOLS["ABCDEFGH"[(c + 1) % 8]]
+        assert isinstance(t["marker"]["color"], str)
+    # each point keeps its own position, id, hover and symbol after the reordering
+    row = {i: k for k, i in enumerate(ids)}
+    for t in fig.data[1:28]:
+        for x, y, doc, hover, sym in zip(t.x, t.y, t.customdata, t.hovertext, t.marker.symbol,
+                                         strict=True):  # fmt: skip
+            k = row[doc]
+            assert (x, y) == pytest.approx(tuple(xy[k]), abs=1e-3)
+            assert doc in hover and sym == IPC_SYMBOLS[ipc[k][0]]
+    # both legends below the map, the symbol key under the clusters, in a 900 px figure
+    assert layout["legend"]["orientation"] == layout["legend2"]["orientation"] == "h"
+    assert layout["legend2"]["y"] < layout["legend"]["y"] < 0
+    assert layout["width"] <= 900
+    assert layout["margin"]["b"] >= 19 * (14 + 1 + 3 + 1)  # 28 entries in 2 columns, 8 in 3
+
+
+def test_cluster_map_noise_is_the_only_grey():
+    import colorsys
+
+    from toolkit.plots import plot_cluster_map
+
+    xy, labels, ipc, keywords, ids = _cluster_map_inputs()
+    d = plot_cluster_map(xy, labels, texts=ids, ipc=ipc, keywords=keywords).to_dict()
+    noise, *clusters = [t for t in d["data"] if t.get("legend", "legend") == "legend"]
+    assert noise["name"] == "noise" and noise["marker"]["color"] == "#999999"
+    assert noise["opacity"] >= 0.75  # lighter, it was lost in the 32-colour notebook PNG
+    for t in clusters:
+        color = t["marker"]["color"]
+        r, g, b = (int(color[k : k + 2], 16) / 255 for k in (1, 3, 5))
+        assert colorsys.rgb_to_hls(r, g, b)[2] >= 0.3, (t["name"], color)  # not a grey
+
+
+def test_cluster_map_legend_position():
+    from toolkit.plots import plot_cluster_map
+
+    xy, labels, ipc, keywords, ids = _cluster_map_inputs()
+    right = plot_cluster_map(xy, labels, texts=ids, ipc=ipc, keywords=keywords,
+                             legend_position="right").to_dict()  # fmt: skip
+    assert "legend2" not in right["layout"] and all("legend" not in t for t in right["data"])
+    assert right["layout"]["legend"].get("orientation", "v") == "v"
+    short = plot_cluster_map(xy, labels, texts=ids, ipc=ipc).to_dict()  # "cluster 3": short
+    assert "legend2" not in short["layout"]
+    bottom = plot_cluster_map(xy, labels, texts=ids, legend_position="bottom").to_dict()
+    assert bottom["layout"]["legend"]["orientation"] == "h" and "legend2" not in bottom["layout"]
+    assert "IPC" not in bottom["layout"]["legend"]["title"]["text"]  # no symbols to explain
+    with pytest.raises(ValueError, match="legend_position must be one of"):
+        plot_cluster_map(xy, labels, texts=ids, legend_position="left")

@@ -11,8 +11,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from toolkit._validation import check_int
-from toolkit.plots._style import apply_layout
+from toolkit.plots._style import apply_layout, label_px
 from toolkit.plots.cluster_map import cluster_color
+
+KEYWORD_FONT_PX = 11  # keyword labels left of each panel's bars
+BAR_AREA_PX = 110  # default width of each panel's bars
+LABEL_GAP_PX = 6  # between a label and its bar (plotly's tick padding)
+PANEL_GAP_PX = 16  # between a panel's bars and the labels of the panel to its right
+_MARGIN = {"t": 90, "b": 40, "r": 20}  # title + subplot titles above, x ticks below
 
 
 def plot_cluster_keywords(
@@ -31,6 +37,14 @@ def plot_cluster_keywords(
     Each subplot is titled ``"<cluster> (n=<size>)"`` and shows up to ``top_n``
     keywords, the best on top, bar length = score, coloured like the cluster map.
 
+    The keyword labels sit left of their bars, so the gap between two panels of a row holds
+    the right panel's labels: its width (and the left margin, for the first column) is the
+    estimated width of the longest keyword shown (11 px font, see
+    :func:`~toolkit.plots._style.label_px`) plus :data:`PANEL_GAP_PX`, and no label reaches
+    the bars of the panel to its left. Without ``width`` each panel's bars get
+    :data:`BAR_AREA_PX` pixels; with a ``width`` too narrow for that, the bars get what
+    is left after the labels (at least a quarter of their share of the width).
+
     Args:
         keyword_table: Output of ``toolkit.clustering.label_clusters`` (columns
             ``cluster``, ``size``, ``keywords``, ``scores``).
@@ -39,7 +53,8 @@ def plot_cluster_keywords(
         include_noise: Also show the noise row (cluster ``-1``) when ``clusters`` is None.
         n_cols: Subplots per row.
         title: Figure title.
-        width: Figure width in pixels.
+        width: Figure width in pixels (default: room for the labels plus
+            :data:`BAR_AREA_PX` of bars per panel).
         height: Figure height in pixels (default: 220 per row of subplots).
 
     Returns:
@@ -55,17 +70,67 @@ def plot_cluster_keywords(
     cols = min(n_cols, len(order))
     n_rows = math.ceil(len(order) / cols)
     names = [f"{'noise' if c < 0 else c} (n={int(rows_by_cluster[c].size)})" for c in order]
+    panels = _panels(rows_by_cluster, order, top_n)
+    margin, width, spacing = _frame(panels, cols, width)
     fig = make_subplots(
         rows=n_rows,
         cols=cols,
         subplot_titles=names,
-        horizontal_spacing=0.25 / cols if cols > 1 else 0.0,
+        horizontal_spacing=spacing,
         vertical_spacing=0.35 / n_rows if n_rows > 1 else 0.0,
     )
-    for k, c in enumerate(order):
+    _add_bars(fig, panels, names, cols)
+    fig.update_yaxes(tickfont={"size": KEYWORD_FONT_PX})
+    fig.update_xaxes(nticks=3, tickangle=0, tickfont={"size": 10})  # 0, 0.1, 0.2: upright
+    return apply_layout(
+        fig,
+        title=title,
+        width=width,
+        height=height if height is not None else 220 * n_rows + 80,
+        margin=margin,
+    )
+
+
+def _panels(
+    rows_by_cluster: dict[int, Any], order: list[int], top_n: int
+) -> list[tuple[int, list[str], list[float]]]:
+    """``(cluster, keywords, scores)`` of each panel, in order, at most ``top_n`` of each."""
+    panels = []
+    for c in order:
         row = rows_by_cluster[c]
-        words = list(row.keywords)[:top_n]
-        scores = [float(s) for s in list(row.scores)[:top_n]]
+        words = [str(w) for w in list(row.keywords)[:top_n]]
+        panels.append((c, words, [float(s) for s in list(row.scores)[:top_n]]))
+    return panels
+
+
+def _frame(
+    panels: list[tuple[int, list[str], list[float]]], cols: int, width: int | None
+) -> tuple[dict[str, int], int, float]:
+    """``(margin, width, horizontal_spacing)`` that leave room for the keyword labels.
+
+    The left margin and the gap between two panels of a row hold the longest keyword shown
+    (plus its padding); without ``width`` each panel's bars get :data:`BAR_AREA_PX`.
+    """
+    labels_px = max((label_px(w, KEYWORD_FONT_PX) for _, ws, _ in panels for w in ws), default=0)
+    labels_px = math.ceil(labels_px + LABEL_GAP_PX)  # the longest label and its padding
+    margin = {**_MARGIN, "l": labels_px + 10}
+    gap_px = labels_px + PANEL_GAP_PX
+    if width is None:
+        width = margin["l"] + cols * BAR_AREA_PX + (cols - 1) * gap_px + margin["r"]
+    plot_px = max(width - margin["l"] - margin["r"], 1)
+    # the labels' share of the plotting width, capped so each panel keeps 1/4 of its share
+    spacing = min(gap_px / plot_px, 0.75 / cols) if cols > 1 else 0.0
+    return margin, width, spacing
+
+
+def _add_bars(
+    fig: go.Figure,
+    panels: list[tuple[int, list[str], list[float]]],
+    names: list[str],
+    cols: int,
+) -> None:
+    """One horizontal bar trace per panel, the best keyword on top, row by row."""
+    for k, (c, words, scores) in enumerate(panels):
         fig.add_trace(
             go.Bar(
                 x=scores[::-1],
@@ -79,12 +144,6 @@ def plot_cluster_keywords(
             row=k // cols + 1,
             col=k % cols + 1,
         )
-    return apply_layout(
-        fig,
-        title=title,
-        width=width,
-        height=height if height is not None else 220 * n_rows + 80,
-    )
 
 
 def _checked(
