@@ -138,9 +138,10 @@ def test_docs_example_is_refused_before_anything_runs(tmp_path, monkeypatch, not
     assert nb03.endswith("or pass a smaller -p MIN_CLUSTER_SIZE")
     assert "data: " + str(tmp_path / "my_set") + ": 3 titles;" in msg
     assert "dev 1, test 2" in msg
-    # 04 runs without IPC sections and says which part it skips
+    # 04 runs without IPC sections and topics and says which parts it skips
     assert re.search(r"^  04_query_title_alignment\.ipynb; skips the count of wrong top-1 .*"
-                     r"no 'ipc' field in corpus\.csv$", msg, re.M)
+                     r"no 'ipc' field in corpus\.csv; skips the kinds of wrong top-1 titles .*"
+                     r"no 'topic' field in corpus\.csv$", msg, re.M)
     assert err.command == (
         "python -m toolkit report -p DATA=my_set/ nb/04_query_title_alignment.ipynb "
         "nb/05_explorer.ipynb"
