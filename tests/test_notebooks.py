@@ -86,12 +86,12 @@ CHANGES = [
     # (notebook, a line it prints, old, new): a verdict word flipped
     ("03_patent_clusters.ipynb", "By NMI with the topics", "scores above",
      "scores below"),
-    ("02_finetuning_reproduction.ipynb", "tuned: 0.722", "no significant gain",
+    ("02_finetuning_reproduction.ipynb", "tuned: 0.720", "a borderline gain",
      "a significant gain"),
     # a plain decimal moved by 10x its tolerance (one unit of 0.001)
-    ("01_embedding_space.ipynb", "default: relevant pairs", "AUC 0.931", "AUC 0.941"),
+    ("01_embedding_space.ipynb", "default: relevant pairs", "AUC 0.928", "AUC 0.938"),
     # a number in a cell that declares abs=0.005, moved by 10x that
-    ("02_finetuning_reproduction.ipynb", "tuned: 0.722", "tuned: 0.722", "tuned: 0.772"),
+    ("02_finetuning_reproduction.ipynb", "tuned: 0.720", "tuned: 0.720", "tuned: 0.770"),
     # a seed mean moved by 10x its tolerance (2 sd + 0.01 = 0.03 -> 0.3)
     ("03_patent_clusters.ipynb", "By NMI with the IPC sections", "0.33 ± 0.01", "0.63 ± 0.01"),
     # a seed sd 10x larger: beyond the factor of 3
