@@ -262,7 +262,7 @@ def _before_after(comparison: pd.DataFrame, metric: str, alpha: float, base_name
         if holm and pd.isna(r["p_holm"]):  # a check left out of the family on purpose
             out.append(
                 f"{name}: {r['mean']:.3f}, difference {r['diff']:+.3f} "
-                f"[{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]: a check that it ranks as the "
+                f"{ci_text(r, 'diff_')}: a check that it ranks as the "
                 "base model does, not a tested hypothesis, so it is left out of Holm's family."
             )
             continue
@@ -273,7 +273,7 @@ def _before_after(comparison: pd.DataFrame, metric: str, alpha: float, base_name
             p_txt += f", Holm-adjusted over {family} systems {r['p_holm']:.3f}"
         out.append(
             f"{name}: {r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}], difference "
-            f"{r['diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}], "
+            f"{r['diff']:+.3f} {ci_text(r, 'diff_')}, "
             f"{p_txt}: {_one_run_verdict(p_used, alpha, direction)}."
         )
     return out

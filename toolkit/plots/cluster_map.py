@@ -19,7 +19,6 @@ from toolkit.plots._style import (
     SERIES_COLORS,
     UNKNOWN_COLOR,
     apply_layout,
-    fit_map_frame,
     hover_text,
     ipc_section,
     label_px,
@@ -334,7 +333,6 @@ def _layout_bottom(
         plot_h = float(np.clip(plot_w * aspect, 240, 760))
         height = int(round(plot_h + margin["t"] + margin["b"]))
     plot_h = height - margin["t"] - margin["b"]
-    fit_map_frame(fig, coords, width=width, height=height)
     _equal_scale(fig, coords, plot_w, plot_h)
     offset = gap
     for (name, _, _), h in zip(blocks, heights, strict=True):
@@ -345,14 +343,20 @@ def _layout_bottom(
 
 
 def _equal_scale(fig: go.Figure, coords: np.ndarray, plot_w: float, plot_h: float) -> None:
-    """Widen the x or y range about its centre so one unit is as long on both axes."""
+    """The map's axes over the points and :data:`MAP_PAD`, at one scale on both axes.
+
+    The x or y range is widened about its centre so one unit is as long on both; the axes
+    are bare (no tick labels, grid or zero line), as :func:`~toolkit.plots._style.fit_map_frame`
+    draws the other maps.
+    """
     lo, hi = (coords.min(axis=0), coords.max(axis=0)) if coords.size else (np.zeros(2),) * 2
     span = np.where(hi - lo > 0, hi - lo, 1.0) * (1 + 2 * MAP_PAD)
     per_px = max(span[0] / max(plot_w, 1), span[1] / max(plot_h, 1))  # units per pixel
     mid = (lo + hi) / 2
     half_x, half_y = per_px * plot_w / 2, per_px * plot_h / 2
-    fig.update_xaxes(range=[float(mid[0] - half_x), float(mid[0] + half_x)])
-    fig.update_yaxes(range=[float(mid[1] - half_y), float(mid[1] + half_y)])
+    bare = {"showticklabels": False, "zeroline": False, "showgrid": False}
+    fig.update_xaxes(range=[float(mid[0] - half_x), float(mid[0] + half_x)], **bare)
+    fig.update_yaxes(range=[float(mid[1] - half_y), float(mid[1] + half_y)], **bare)
 
 
 def _checked(xy, labels, texts, ipc, doc_ids) -> tuple[np.ndarray, np.ndarray, list, list, list]:

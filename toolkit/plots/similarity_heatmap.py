@@ -201,21 +201,10 @@ def _titles_as_rows(
     """The transposed heatmap: titles as rows (horizontal labels), queries as columns."""
     n_q, n_d = z.shape
     query_keys, doc_keys, zmin, zmax = _keys_and_range(z, query_labels, doc_labels, zmin, zmax)
-    trace = go.Heatmap(
-        z=z.T,
-        x=query_keys,
-        y=doc_keys,
-        customdata=mask.T.astype(np.uint8),
-        hovertemplate=(
-            "query: %{x}<br>title: %{y}<br>relevant: %{customdata} (1 yes, 0 no)"
-            "<br>score: %{z:.3f}<extra></extra>"
-        ),
-        colorscale=colorscale,
-        zmin=zmin,
-        zmax=zmax,
-        colorbar={"title": {"text": "similarity"}, "thickness": 16},
-    )
-    fig = go.Figure(trace)
+    fig = go.Figure(
+        _heatmap(z.T, query_keys, doc_keys, mask.T, colorscale, zmin, zmax, queries_on="x",
+                 colorbar_px=16)
+    )  # fmt: skip
     for i, j in np.argwhere(mask):
         fig.add_shape(_outline(int(j), int(i)))  # title j is row j, query i column i
     x_axis = _category_axis(query_keys, query_labels, max_label_chars, ROW_FONT_PX)
@@ -269,21 +258,33 @@ def _heatmap(
     colorscale: str,
     zmin: float,
     zmax: float,
+    *,
+    queries_on: str = "y",
+    colorbar_px: int | None = None,
 ) -> go.Heatmap:
-    """The heatmap trace; the hover reads both texts from the axes and relevance per cell."""
+    """The heatmap trace; the hover reads both texts from the axes and relevance per cell.
+
+    ``z``, ``mask`` and the keys as drawn: ``queries_on`` names the axis of the queries
+    (``"x"`` for the transposed block, titles as rows). ``colorbar_px``: the colour bar's
+    thickness (``None``: plotly's).
+    """
+    query, doc = ("%{y}", "%{x}") if queries_on == "y" else ("%{x}", "%{y}")
+    colorbar = {"title": {"text": "similarity"}}
+    if colorbar_px is not None:
+        colorbar["thickness"] = colorbar_px
     return go.Heatmap(
         z=z,
         x=x_keys,
         y=y_keys,
         customdata=mask.astype(np.uint8),
         hovertemplate=(
-            "query: %{y}<br>title: %{x}<br>relevant: %{customdata} (1 yes, 0 no)"
+            f"query: {query}<br>title: {doc}<br>relevant: %{{customdata}} (1 yes, 0 no)"
             "<br>score: %{z:.3f}<extra></extra>"
         ),
         colorscale=colorscale,
         zmin=zmin,
         zmax=zmax,
-        colorbar={"title": {"text": "similarity"}},
+        colorbar=colorbar,
     )
 
 
